@@ -1,0 +1,160 @@
+/**
+ * The one postgres.js factory of comptoir's functions, configured for Supabase's transaction pooler
+ * (Supavisor, port 6543): `prepare: false` because a pooled transaction may land on another server
+ * connection where a prepared statement does not exist; a small pool per isolate because isolates are
+ * many and each holds its own; short connect / idle timeouts so a dead database fails fast and idle
+ * isolates release their connections.
+ *
+ * The URL comes from the `COMPTOIR_DB_URL` secret (the Supabase CLI skips custom secrets whose name
+ * starts with `SUPABASE_`). When it is absent, `SUPABASE_DB_URL` — a direct, unpooled connection that
+ * Supabase sets for every function — is used, with one warning.
+ *
+ * | setting          | pooled (6543)        | direct (5432, SUPABASE_DB_URL) |
+ * |------------------|----------------------|--------------------------------|
+ * | prepare          | false (required)     | false (kept: same code path)   |
+ * | max per isolate  | 3                    | 1-3; the server's slots are scarce |
+ * | idle_timeout     | 20 s                 | 20 s                           |
+ * | connect_timeout  | 5 s                  | 5 s                            |
+ * @module
+ */
+import postgres from "postgres";
+
+/** Name of the secret holding the pooled database URL. */
+export const DB_URL_ENV = "COMPTOIR_DB_URL";
+
+/** Options of {@linkcode createDb}. */
+export interface DbOptions {
+  /** postgres:// URL; validated. */
+  url: string;
+  /** Connections per isolate. */
+  max?: number;
+  /** Seconds before an idle connection is closed. */
+  idleTimeoutSeconds?: number;
+  /** Seconds to wait for a connection. */
+  connectTimeoutSeconds?: number;
+  /** Server-side statement timeout in milliseconds. */
+  statementTimeoutMs?: number;
+  /** `application_name` shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+/** A postgres.js client. */
+export type Sql = postgres.Sql;
+
+/** Where the database URL came from. */
+export interface DbUrlSource {
+  url: string;
+  /** Name of the environment variable it was read from. */
+  from: string;
+  /** False for SUPABASE_DB_URL, which bypasses the pooler. */
+  pooled: boolean;
+}
+
+let warnedUnpooled = false;
+
+/**
+ * Reads the database URL from the environment: `COMPTOIR_DB_URL`, else `SUPABASE_DB_URL` with a
+ * one-time warning that it is unpooled.
+ *
+ * @example
+ * ```ts
+ * const { url, pooled } = dbUrlFromEnv();
+ * ```
+ */
+export function dbUrlFromEnv(env: Pick<typeof Deno.env, "get"> = Deno.env): DbUrlSource {
+  const pooledUrl = env.get(DB_URL_ENV);
+  if (pooledUrl) {
+    return { url: validateDbUrl(pooledUrl, DB_URL_ENV), from: DB_URL_ENV, pooled: true };
+  }
+  const directUrl = env.get("SUPABASE_DB_URL");
+  if (directUrl) {
+    if (!warnedUnpooled) {
+      warnedUnpooled = true;
+      console.warn(JSON.stringify({
+        level: "warn",
+        msg: `${DB_URL_ENV} is not set; using SUPABASE_DB_URL, a direct connection that bypasses ` +
+          `the transaction pooler — set ${DB_URL_ENV} to the pooler URL (port 6543)`,
+      }));
+    }
+    return {
+      url: validateDbUrl(directUrl, "SUPABASE_DB_URL"),
+      from: "SUPABASE_DB_URL",
+      pooled: false,
+    };
+  }
+  throw new Error(`no database URL: set ${DB_URL_ENV} (or SUPABASE_DB_URL)`);
+}
+
+/**
+ * Checks that `url` is a usable postgres URL and returns it; the error never repeats the URL,
+ * which holds a password.
+ */
+export function validateDbUrl(url: string, name = "database URL"): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(
+      `${name} is not a valid URL (expected postgresql://user:pass@host:port/db)`,
+    );
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    throw new TypeError(`${name} must start with postgresql:// (got ${parsed.protocol}//)`);
+  }
+  if (!parsed.hostname) throw new TypeError(`${name} has no host`);
+  if (parsed.port && !/^\d+$/.test(parsed.port)) throw new TypeError(`${name} has a bad port`);
+  return url;
+}
+
+/**
+ * Creates a postgres.js client for the pooler.
+ *
+ * @example
+ * ```ts
+ * const sql = createDb({ url: dbUrlFromEnv().url });
+ * const [{ now }] = await sql`select now()`;
+ * ```
+ */
+export function createDb({
+  url,
+  max = 3,
+  idleTimeoutSeconds = 20,
+  connectTimeoutSeconds = 5,
+  statementTimeoutMs = 10_000,
+  applicationName = "comptoir-functions",
+}: DbOptions): Sql {
+  validateDbUrl(url);
+  return postgres(url, {
+    prepare: false,
+    max,
+    idle_timeout: idleTimeoutSeconds,
+    connect_timeout: connectTimeoutSeconds,
+    max_lifetime: 60 * 30,
+    onnotice: () => {},
+    connection: {
+      application_name: applicationName,
+      statement_timeout: statementTimeoutMs,
+    },
+  });
+}
+
+let shared: Sql | undefined;
+
+/**
+ * The isolate's shared client, created on first use from the environment
+ * (`COMPTOIR_DB_POOL_MAX` overrides the pool size).
+ */
+export function getDb(): Sql {
+  if (!shared) {
+    const max = Number(Deno.env.get("COMPTOIR_DB_POOL_MAX") ?? 3);
+    shared = createDb({ url: dbUrlFromEnv().url, max: Number.isInteger(max) && max > 0 ? max : 3 });
+  }
+  return shared;
+}
+
+/** Closes the isolate's shared client (graceful shutdown). */
+export async function closeDb(): Promise<void> {
+  const sql = shared;
+  shared = undefined;
+  await sql?.end({ timeout: 5 });
+}
