@@ -1,0 +1,147 @@
+/**
+ * The local API gateway: serves every function at `/functions/v1/<name>/…` the way
+ * `supabase functions serve` does — the function sees `/<name>/…`, OPTIONS preflights reach the
+ * function without a JWT, `verify_jwt` functions get 401 problem+json for a missing, expired,
+ * tampered or unsigned (`alg: none`) token — plus a request id and one access-log line per request.
+ * Hand-written because the edge runtime needs Docker; functions run in this process.
+ * @module
+ */
+import { jwtVerify } from "jose";
+import { problemResponse, problems } from "../../supabase/functions/_shared/http/problem.ts";
+import { type FunctionEntry, readFunctions } from "./functions_config.ts";
+
+/** A function's fetch handler (its Hono app's `fetch`). */
+type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** Options of {@linkcode startGateway}. */
+export interface GatewayOptions {
+  /** Port on 127.0.0.1; 0 picks a free one. */
+  port?: number;
+  /** Hostname to bind. */
+  hostname?: string;
+  /** HS256 secret that verifies callers' JWTs. */
+  jwtSecret: string;
+  /** Functions to serve; read from supabase/config.toml by default. */
+  functions?: FunctionEntry[];
+  /** Write one JSON access-log line per request. */
+  accessLog?: boolean;
+}
+
+/** A running gateway. */
+export interface Gateway {
+  /** Base URL, e.g. http://127.0.0.1:54321. */
+  url: string;
+  port: number;
+  functions: FunctionEntry[];
+  /** Stops accepting requests and waits for those in flight. */
+  shutdown(): Promise<void>;
+}
+
+const PREFIX = "/functions/v1/";
+
+/**
+ * Starts the gateway.
+ *
+ * @example
+ * ```ts
+ * const gateway = await startGateway({ port: 54321, jwtSecret: localJwtSecret() });
+ * await fetch(`${gateway.url}/functions/v1/health`);
+ * await gateway.shutdown();
+ * ```
+ */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { port = 54321, hostname = "127.0.0.1", jwtSecret, accessLog = true } = options;
+  const functions = options.functions ?? await readFunctions();
+  const secret = new TextEncoder().encode(jwtSecret);
+  const handlers = new Map<string, { entry: FunctionEntry; fetch: FetchHandler }>();
+  for (const entry of functions) {
+    const mod = await import(entry.appModule.href);
+    const app = mod.default as { fetch: FetchHandler };
+    handlers.set(entry.name, { entry, fetch: (req) => app.fetch(req) });
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (!url.pathname.startsWith(PREFIX)) {
+      return problemResponse(problems.notFound(`No route for ${url.pathname}`));
+    }
+    const rest = url.pathname.slice(PREFIX.length);
+    const name = rest.split("/")[0];
+    const target = handlers.get(name);
+    if (!target) {
+      return problemResponse(problems.notFound(`Function ${name || "(none)"} not found`));
+    }
+
+    if (target.entry.verifyJwt && request.method !== "OPTIONS") {
+      const failure = await verifyBearer(request.headers.get("authorization"), secret);
+      if (failure) return problemResponse(problems.unauthorized(failure));
+    }
+
+    url.pathname = "/" + rest;
+    const forwarded = new Request(url, request);
+    try {
+      return await target.fetch(forwarded);
+    } catch (err) {
+      console.error(JSON.stringify({
+        level: "error",
+        msg: "function crashed",
+        function: name,
+        error: err instanceof Error ? err.message : String(err),
+      }));
+      return problemResponse(problems.internal());
+    }
+  }
+
+  const server = Deno.serve({ port, hostname, onListen: () => {} }, async (request) => {
+    const started = performance.now();
+    const headers = new Headers(request.headers);
+    const requestId = headers.get("x-request-id") ?? crypto.randomUUID();
+    headers.set("x-request-id", requestId);
+    const withId = new Request(request, { headers });
+    let response = await handle(withId);
+    if (!response.headers.has("x-request-id")) {
+      response = new Response(response.body, response);
+      response.headers.set("x-request-id", requestId);
+    }
+    if (accessLog) {
+      const path = new URL(request.url).pathname;
+      console.log(JSON.stringify({
+        level: "info",
+        msg: "request",
+        method: request.method,
+        path,
+        status: response.status,
+        duration_ms: Math.round((performance.now() - started) * 100) / 100,
+        request_id: requestId,
+      }));
+    }
+    return response;
+  });
+  const addr = server.addr as Deno.NetAddr;
+  return {
+    url: `http://${addr.hostname}:${addr.port}`,
+    port: addr.port,
+    functions,
+    shutdown: () => server.shutdown(),
+  };
+}
+
+/** Returns why the bearer token is refused, or undefined when it verifies. */
+async function verifyBearer(
+  authorization: string | null,
+  secret: Uint8Array,
+): Promise<string | undefined> {
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
+  if (!match) return "Missing authorization header with a Bearer token";
+  try {
+    // Only HS256 is accepted: this refuses `alg: none` and algorithm-confusion tokens.
+    await jwtVerify(match[1], secret, { algorithms: ["HS256"] });
+    return undefined;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "ERR_JWT_EXPIRED") return "JWT has expired";
+    if (code === "ERR_JWS_SIGNATURE_VERIFICATION_FAILED") return "JWT signature is invalid";
+    if (code === "ERR_JOSE_ALG_NOT_ALLOWED") return "JWT algorithm is not allowed";
+    return "JWT is invalid";
+  }
+}
