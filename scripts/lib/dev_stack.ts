@@ -1,0 +1,144 @@
+/**
+ * The local backend in one call: a database (embedded PGlite by default, or the Postgres at
+ * `dbUrl`) with the compatibility SQL, every migration and demo data, and the gateway serving every
+ * function against it. Used by `deno task dev` and by the end-to-end tests.
+ * @module
+ */
+import { parseEnv } from "node:util";
+import type { PGlite } from "@electric-sql/pglite";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { closeDb } from "../../supabase/functions/_shared/db/client.ts";
+import { type Gateway, startGateway } from "./gateway.ts";
+import { localApiKeys, localJwtSecret } from "./local_keys.ts";
+import { applyCompatTo, migrate } from "./migrate.ts";
+import { openPGlite } from "./pglite.ts";
+import { hasShopData, seedDatabase, seedPlan } from "./seed.ts";
+import { pgliteRunner, postgresRunner, type SqlRunner } from "./sql_runner.ts";
+
+/** Options of {@linkcode startDevStack}. */
+export interface DevStackOptions {
+  /** Superuser URL of a real Postgres; PGlite when absent. */
+  dbUrl?: string;
+  /** Gateway port (0 = any free port). */
+  port?: number;
+  /** Seed demo data at this scale when the shop is empty (0 = never). */
+  scale?: number;
+  /** PGlite data folder; in memory when absent. */
+  pgliteDataDir?: string;
+  /** Access log and progress lines. */
+  log?: (line: string) => void;
+  /** Write one access-log line per request. */
+  accessLog?: boolean;
+}
+
+/** A running local backend. */
+export interface DevStack {
+  mode: "pglite" | "postgres";
+  gateway: Gateway;
+  /** URL the functions use. */
+  functionsDbUrl: string;
+  anonKey: string;
+  serviceRoleKey: string;
+  jwtSecret: string;
+  stop(): Promise<void>;
+}
+
+const ENV_FILE = new URL("../../supabase/functions/.env", import.meta.url);
+
+/**
+ * Starts the local backend.
+ *
+ * @example
+ * ```ts
+ * const stack = await startDevStack({ port: 54321, scale: 2 });
+ * console.log(stack.gateway.url, stack.anonKey);
+ * await stack.stop();
+ * ```
+ */
+export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
+  const { dbUrl, port = 54321, scale = 2, pgliteDataDir, log = () => {}, accessLog = true } =
+    options;
+  await loadEnvFile();
+  const jwtSecret = localJwtSecret();
+  const keys = await localApiKeys(jwtSecret);
+
+  let pglite: PGlite | undefined;
+  let socket: PGLiteSocketServer | undefined;
+  let runner: SqlRunner;
+  let functionsDbUrl: string;
+  if (dbUrl) {
+    runner = postgresRunner(dbUrl);
+    functionsDbUrl = dbUrl;
+  } else {
+    pglite = await openPGlite(pgliteDataDir);
+    runner = pgliteRunner(pglite);
+    const socketPort = await freePort();
+    // PGlite is one connection: the socket server serialises clients, so functions use a pool of 1.
+    socket = new PGLiteSocketServer({ db: pglite, host: "127.0.0.1", port: socketPort });
+    await socket.start();
+    functionsDbUrl = `postgresql://postgres:postgres@127.0.0.1:${socketPort}/postgres`;
+    Deno.env.set("COMPTOIR_DB_POOL_MAX", "1");
+  }
+
+  try {
+    await applyCompatTo(runner);
+    const applied = await migrate(runner);
+    log(`database ready: ${applied.length} migration(s) applied`);
+    if (scale > 0 && !await hasShopData(runner)) {
+      const started = performance.now();
+      const plan = seedPlan(scale);
+      await seedDatabase(runner, plan);
+      log(
+        `demo data seeded: ${plan.orders} orders, ${plan.products} products in ` +
+          `${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+    }
+  } finally {
+    if (dbUrl) await runner.close();
+  }
+
+  Deno.env.set("COMPTOIR_DB_URL", functionsDbUrl);
+  Deno.env.set("COMPTOIR_JWT_SECRET", jwtSecret);
+  Deno.env.set("SUPABASE_ANON_KEY", keys.anon);
+  Deno.env.set("SUPABASE_SERVICE_ROLE_KEY", keys.serviceRole);
+  Deno.env.set("SUPABASE_DB_URL", functionsDbUrl);
+
+  const gateway = await startGateway({ port, jwtSecret, accessLog });
+  Deno.env.set("SUPABASE_URL", gateway.url);
+
+  return {
+    mode: dbUrl ? "postgres" : "pglite",
+    gateway,
+    functionsDbUrl,
+    anonKey: keys.anon,
+    serviceRoleKey: keys.serviceRole,
+    jwtSecret,
+    stop: async () => {
+      await gateway.shutdown();
+      await closeDb();
+      await socket?.stop();
+      await pglite?.close();
+    },
+  };
+}
+
+/** Loads supabase/functions/.env like the CLI; variables already set in the shell win. */
+async function loadEnvFile(): Promise<void> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(ENV_FILE);
+  } catch {
+    return;
+  }
+  for (const [key, value] of Object.entries(parseEnv(text))) {
+    if (Deno.env.get(key) === undefined && value !== undefined) Deno.env.set(key, value);
+  }
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
