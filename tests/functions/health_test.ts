@@ -32,7 +32,7 @@ Deno.test("health answers 503 with the cause when the database is unreachable", 
   assert.equal(code, 0);
   const { status, contentType, body } = JSON.parse(new TextDecoder().decode(stdout));
   assert.equal(status, 503);
-  assert.equal(contentType, "application/health+json");
+  assert.equal(contentType, "application/json");
   assert.equal(body.status, "unavailable");
   assert.equal(body.checks.database.status, "down");
   assert.equal(body.checks.database.error, "unreachable");

@@ -23,10 +23,8 @@ app.get("/", async (c) => {
     checks: { database },
   };
   c.header("cache-control", "no-store");
-  if (database.status !== "up") {
-    return c.json(body, 503, { "content-type": "application/health+json" });
-  }
-  return c.json(body, 200, { "content-type": "application/health+json" });
+  // application/json rather than application/health+json: supabase-js parses only the former.
+  return c.json(body, database.status === "up" ? 200 : 503);
 });
 
 interface DatabaseCheck {
