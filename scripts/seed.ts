@@ -2,7 +2,8 @@
  * `deno task seed --scale N [--seed S] [--db-url URL] [--reset]`: generates N×1,000 orders (and
  * N×100 products, max(12, N) categories, N×100 customers) into the shop schema, deterministically from
  * the seed, with a progress bar. Targets the local cluster on 54322 unless `--db-url` says otherwise.
- * `--reset` empties the shop tables first.
+ * `--reset` empties the shop tables first; `--report` writes docs/benchmarks/seed.md with the
+ * measured time and row counts.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -20,6 +21,7 @@ await runMain(async () => {
       "db-url": { type: "string" },
       reset: { type: "boolean", default: false },
       chunk: { type: "string", default: "50000" },
+      report: { type: "boolean", default: false },
     },
   });
   const scale = Number(values.scale);
@@ -61,11 +63,46 @@ await runMain(async () => {
              (select count(*) from public.products) as products,
              (select count(*) from public.categories) as categories,
              (select count(*) from public.customers) as customers`);
+    const seconds = (performance.now() - started) / 1000;
     console.log(
-      `done in ${((performance.now() - started) / 1000).toFixed(1)} s: ` +
+      `done in ${seconds.toFixed(1)} s: ` +
         Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(" "),
     );
+    if (values.report) await writeReport(plan, seconds, counts, Number(values.chunk));
   } finally {
     await db.close();
   }
 });
+
+async function writeReport(
+  plan: ReturnType<typeof seedPlan>,
+  seconds: number,
+  counts: Record<string, string>,
+  chunk: number,
+) {
+  const rows = Object.entries(counts).map(([table, n]) =>
+    `| ${table} | ${Number(n).toLocaleString("en-US")} |`
+  );
+  const report = `# Data generator
+
+Produced by \`deno task seed --scale ${plan.scale} --reset --report\` on ${
+    new Date().toISOString().slice(0, 10)
+  }, against the local PostgreSQL 15 cluster (\`deno task db:start\`, 127.0.0.1:54322) on a
+${navigator.hardwareConcurrency}-core machine; seed ${plan.seed}, chunks of ${
+    chunk.toLocaleString("en-US")
+  } orders, ${plan.days} days of history.
+
+Total time: **${seconds.toFixed(1)} s** (${
+    Math.round(plan.orders / seconds).toLocaleString("en-US")
+  } orders/s),
+including the catalog, customers, orders with their lines, and the final ANALYZE.
+
+| table | rows |
+| --- | ---: |
+${rows.join("\n")}
+`;
+  const path = new URL("../docs/benchmarks/seed.md", import.meta.url);
+  await Deno.mkdir(new URL(".", path), { recursive: true });
+  await Deno.writeTextFile(path, report);
+  console.log("report written to docs/benchmarks/seed.md");
+}

@@ -60,7 +60,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     handlers.set(entry.name, { entry, fetch: (req) => app.fetch(req) });
   }
 
-  async function handle(request: Request): Promise<Response> {
+  async function handle(request: Request, requestId: string): Promise<Response> {
     const url = new URL(request.url);
     if (!url.pathname.startsWith(PREFIX)) {
       return problemResponse(problems.notFound(`No route for ${url.pathname}`));
@@ -68,17 +68,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const rest = url.pathname.slice(PREFIX.length);
     const name = rest.split("/")[0];
     const target = handlers.get(name);
-    if (!target) {
-      return problemResponse(problems.notFound(`Function ${name || "(none)"} not found`));
-    }
+    if (!target) return problemResponse(problems.notFound(`Function ${name || "(none)"} not found`));
 
     if (target.entry.verifyJwt && request.method !== "OPTIONS") {
       const failure = await verifyBearer(request.headers.get("authorization"), secret);
       if (failure) return problemResponse(problems.unauthorized(failure));
     }
 
+    // One new Request: the path the function sees, the request id, the body stream passed through.
     url.pathname = "/" + rest;
-    const forwarded = new Request(url, request);
+    const headers = new Headers(request.headers);
+    headers.set("x-request-id", requestId);
+    const forwarded = new Request(url, {
+      method: request.method,
+      headers,
+      body: request.body,
+      redirect: "manual",
+    });
     try {
       return await target.fetch(forwarded);
     } catch (err) {
@@ -94,11 +100,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const server = Deno.serve({ port, hostname, onListen: () => {} }, async (request) => {
     const started = performance.now();
-    const headers = new Headers(request.headers);
-    const requestId = headers.get("x-request-id") ?? crypto.randomUUID();
-    headers.set("x-request-id", requestId);
-    const withId = new Request(request, { headers });
-    let response = await handle(withId);
+    const requestId = request.headers.get("x-request-id") ?? crypto.randomUUID();
+    let response = await handle(request, requestId);
     if (!response.headers.has("x-request-id")) {
       response = new Response(response.body, response);
       response.headers.set("x-request-id", requestId);

@@ -45,6 +45,22 @@ Deno.test("gateway forwards /functions/v1/<name>/… as /<name>/… with the que
   });
 });
 
+Deno.test("gateway passes a request body through unchanged", async () => {
+  const { anon } = await localApiKeys(SECRET);
+  const body = JSON.stringify({ items: [{ sku: "ÉTÉ-1", quantity: 2 }], note: "x".repeat(5000) });
+  await withGateway(async (base) => {
+    const res = await fetch(`${base}/echo/orders`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${anon}`, "content-type": "application/json" },
+      body,
+    });
+    assert.equal(res.status, 200);
+    const echoed = await res.json();
+    assert.equal(echoed.method, "POST");
+    assert.equal(echoed.body, body);
+  });
+});
+
 Deno.test("gateway refuses a missing token with 401 problem+json", async () => {
   await withGateway(async (base) => {
     await expectUnauthorized(await fetch(`${base}/echo`), /Missing authorization/);
