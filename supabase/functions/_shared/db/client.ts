@@ -131,6 +131,15 @@ export function createDb({
     connect_timeout: connectTimeoutSeconds,
     max_lifetime: 60 * 30,
     onnotice: () => {},
+    // int8 as a JS number: ids and minor-unit amounts stay far below 2^53, and JSON has no bigint.
+    types: {
+      int8: {
+        to: 20,
+        from: [20],
+        serialize: (x: number) => String(x),
+        parse: (x: string) => Number(x),
+      },
+    },
     connection: {
       application_name: applicationName,
       statement_timeout: statementTimeoutMs,

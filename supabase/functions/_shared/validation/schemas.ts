@@ -125,10 +125,38 @@ export function queryArray<T extends z.ZodType>(item: T, { max = 100 }: { max?: 
   );
 }
 
+/** Encodes a keyset position as an opaque URL-safe cursor. */
+export function encodeCursor(position: unknown): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(position));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(
+    /=+$/,
+    "",
+  );
+}
+
+/** An opaque cursor made by {@linkcode encodeCursor}, decoded back to its JSON object. */
+export const cursor = z.string().regex(/^[A-Za-z0-9_-]{1,400}$/, "Malformed cursor").transform(
+  (value, ctx) => {
+    try {
+      const binary = atob(value.replace(/-/g, "+").replace(/_/g, "/"));
+      const decoded = JSON.parse(
+        new TextDecoder("utf-8", { fatal: true }).decode(
+          Uint8Array.from(binary, (c) => c.charCodeAt(0)),
+        ),
+      );
+      if (decoded === null || typeof decoded !== "object" || Array.isArray(decoded)) throw 0;
+      return decoded as Record<string, unknown>;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "Malformed cursor" });
+      return z.NEVER;
+    }
+  },
+);
+
 /** Page size (1-100, default 20) and an opaque cursor. */
 export const pagination = {
   limit: queryInt({ min: 1, max: 100 }).default(20),
-  cursor: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, "Malformed cursor").optional(),
+  cursor: cursor.optional(),
 };
 
 /**

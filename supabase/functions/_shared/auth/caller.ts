@@ -1,0 +1,130 @@
+/**
+ * Who is calling: the verified JWT turned into a role comptoir reasons about — `anon`, `customer`,
+ * `admin` (app_metadata.role = "admin", which only the service role can set), or `service_role` — and
+ * the database role plus claims that RLS sees for user-scoped queries.
+ *
+ * Tokens are verified, never just decoded: HS256 with `COMPTOIR_JWT_SECRET` when it is set (local
+ * stack, projects on the legacy shared secret), otherwise the project's JWKS at
+ * `${SUPABASE_URL}/auth/v1/.well-known/jwks.json` (asymmetric signing keys).
+ * @module
+ */
+import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
+import type { Context, MiddlewareHandler } from "hono";
+import { ProblemError, problems } from "../http/problem.ts";
+
+/** Roles the API distinguishes. */
+export type CallerRole = "anon" | "customer" | "admin" | "service_role";
+
+/** The verified caller of a request. */
+export interface Caller {
+  role: CallerRole;
+  /** auth.users id (JWT `sub`) of a signed-in user. */
+  userId?: string;
+  email?: string;
+  /** Postgres role the request's user-scoped queries run as. */
+  dbRole: "anon" | "authenticated" | "service_role";
+  /** The verified claims, passed to Postgres as `request.jwt.claims`. */
+  claims: JWTPayload;
+}
+
+type Verifier = (token: string) => Promise<JWTPayload>;
+
+let verifier: Verifier | undefined;
+
+function defaultVerifier(): Verifier {
+  const secret = Deno.env.get("COMPTOIR_JWT_SECRET");
+  if (secret) {
+    const key = new TextEncoder().encode(secret);
+    return async (token) => (await jwtVerify(token, key, { algorithms: ["HS256"] })).payload;
+  }
+  const base = Deno.env.get("SUPABASE_URL");
+  if (!base) throw new Error("set COMPTOIR_JWT_SECRET or SUPABASE_URL to verify JWTs");
+  const jwks = createRemoteJWKSet(new URL("/auth/v1/.well-known/jwks.json", base));
+  return async (token) => (await jwtVerify(token, jwks)).payload;
+}
+
+/** Maps verified claims to a caller. */
+export function callerFromClaims(claims: JWTPayload): Caller {
+  const role = claims.role;
+  if (role === "service_role") return { role: "service_role", dbRole: "service_role", claims };
+  if (role === "authenticated" && typeof claims.sub === "string") {
+    const appMetadata = (claims.app_metadata ?? {}) as Record<string, unknown>;
+    return {
+      role: appMetadata.role === "admin" ? "admin" : "customer",
+      userId: claims.sub,
+      email: typeof claims.email === "string" ? claims.email : undefined,
+      dbRole: "authenticated",
+      claims,
+    };
+  }
+  return { role: "anon", dbRole: "anon", claims };
+}
+
+/**
+ * Verifies the request's bearer token; no token is an anonymous caller, a bad one is a 401.
+ *
+ * @example
+ * ```ts
+ * const caller = await callerFromRequest(request);
+ * if (caller.role === "admin") { ... }
+ * ```
+ */
+export async function callerFromRequest(request: Request): Promise<Caller> {
+  const header = request.headers.get("authorization");
+  if (!header) return { role: "anon", dbRole: "anon", claims: { role: "anon" } };
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw new ProblemError(problems.unauthorized("Authorization must be a Bearer token"));
+  verifier ??= defaultVerifier();
+  let claims: JWTPayload;
+  try {
+    claims = await verifier(match[1]);
+  } catch {
+    throw new ProblemError(problems.unauthorized("The access token is invalid or expired"));
+  }
+  return callerFromClaims(claims);
+}
+
+const CALLER_KEY = "caller";
+
+/** Middleware: verifies the caller once per request and stores it for {@linkcode callerOf}. */
+export function authenticate(): MiddlewareHandler {
+  return async function authenticateCaller(c, next) {
+    c.set(CALLER_KEY as never, await callerFromRequest(c.req.raw) as never);
+    await next();
+  };
+}
+
+/** The caller stored by {@linkcode authenticate}. */
+export function callerOf(c: Context): Caller {
+  const caller = c.get(CALLER_KEY as never) as Caller | undefined;
+  if (!caller) throw new Error("authenticate() must run before callerOf()");
+  return caller;
+}
+
+/**
+ * Middleware: only `roles` may continue; anonymous callers get 401, others 403.
+ *
+ * @example
+ * ```ts
+ * app.get("/v1/dashboard", requireRole("admin", "service_role"), handler);
+ * ```
+ */
+export function requireRole(...roles: CallerRole[]): MiddlewareHandler {
+  return async function checkRole(c, next) {
+    const caller = callerOf(c);
+    if (!roles.includes(caller.role)) {
+      if (caller.role === "anon") {
+        throw new ProblemError(problems.unauthorized("Sign in to use this endpoint"));
+      }
+      throw new ProblemError(
+        problems.forbidden(`This endpoint needs the ${roles.join(" or ")} role`),
+      );
+    }
+    await next();
+  };
+}
+
+/** Replaces the token verifier (tests). */
+export function setVerifierForTesting(fn: Verifier | undefined): void {
+  verifier = fn;
+}

@@ -1,0 +1,29 @@
+/**
+ * Runs user-scoped queries the way PostgREST does: inside one transaction, `role` switched to the
+ * caller's database role and `request.jwt.claims` set to the verified claims, both transaction-local
+ * (set_config(..., true)), so RLS enforces ownership even if a query forgets to filter, and nothing
+ * leaks to the next transaction on a pooled connection.
+ * @module
+ */
+import type postgres from "postgres";
+import type { Caller } from "../auth/caller.ts";
+
+/**
+ * Runs `fn` in a transaction as `caller`.
+ *
+ * @example
+ * ```ts
+ * const orders = await asCaller(sql, caller, (tx) => tx`select id from public.orders`);
+ * ```
+ */
+export function asCaller<T>(
+  sql: postgres.Sql,
+  caller: Pick<Caller, "dbRole" | "claims">,
+  fn: (tx: postgres.TransactionSql) => Promise<T>,
+): Promise<T> {
+  return sql.begin(async (tx) => {
+    await tx`select set_config('role', ${caller.dbRole}, true),
+                    set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true)`;
+    return await fn(tx);
+  }) as Promise<T>;
+}

@@ -1,0 +1,130 @@
+/**
+ * Database errors at the HTTP edge: one mapping from SQLSTATE to problem+json, so a bad input that
+ * reaches Postgres is a 4xx, an unavailable database a 503, and only the unexpected a 500.
+ * Codes in class `CT` are raised by comptoir's own SQL functions (see their comments).
+ * @module
+ */
+import { ProblemError, problems } from "../http/problem.ts";
+
+/** Fields postgres.js puts on a server error. */
+interface PgError {
+  code?: string;
+  message?: string;
+  detail?: string;
+}
+
+function parseDetail(detail: string | undefined): unknown {
+  if (!detail) return undefined;
+  try {
+    return JSON.parse(detail);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The problem for a database error, or undefined when it is unexpected (a 500).
+ *
+ * @example
+ * ```ts
+ * try { await sql`...` } catch (err) { throw problemFromDbError(err) ?? err; }
+ * ```
+ */
+export function problemFromDbError(err: unknown): ProblemError | undefined {
+  const e = err as PgError;
+  const code = typeof e?.code === "string" ? e.code : undefined;
+  if (!code) return undefined;
+  switch (code) {
+    case "CT404":
+      return new ProblemError({
+        type: "unknown-products",
+        status: 422,
+        title: "Unknown or unavailable products",
+        detail: "Some lines name products that do not exist or are not for sale",
+        lines: parseDetail(e.detail),
+      });
+    case "CT410":
+      return new ProblemError({
+        type: "insufficient-stock",
+        status: 409,
+        title: "Not enough stock",
+        detail: "Some lines ask for more units than are available",
+        shortages: parseDetail(e.detail),
+      });
+    case "CT409":
+      return new ProblemError({
+        type: "idempotency-key-reused",
+        status: 422,
+        title: "Idempotency key reused",
+        detail: "This Idempotency-Key was already used with a different request body",
+      });
+    case "CT422":
+      return new ProblemError({
+        type: "mixed-currencies",
+        status: 422,
+        title: "Mixed currencies",
+        detail: e.message ?? "All products of an order must share one currency",
+      });
+    case "42501":
+      return new ProblemError(problems.forbidden(e.message ?? "Not allowed"));
+  }
+  if (code.startsWith("22")) {
+    return new ProblemError(problems.badRequest(e.message ?? "Invalid value", { sqlstate: code }));
+  }
+  if (code.startsWith("23")) {
+    return new ProblemError({
+      type: "constraint-violation",
+      status: 409,
+      title: "Conflict",
+      detail: e.message ?? "The change conflicts with existing data",
+    });
+  }
+  if (
+    code.startsWith("08") || code === "57P01" || code === "57P03" || code === "53300" ||
+    code === "57014"
+  ) {
+    return new ProblemError(
+      problems.serviceUnavailable("The database is unavailable; retry later"),
+      {
+        headers: { "retry-after": "1" },
+      },
+    );
+  }
+  return undefined;
+}
+
+/** Whether `err` means the database could not be reached at all (no SQLSTATE). */
+export function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" &&
+    [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "ETIMEDOUT",
+      "CONNECT_TIMEOUT",
+      "CONNECTION_CLOSED",
+      "CONNECTION_ENDED",
+      "CONNECTION_DESTROYED",
+    ]
+      .includes(code);
+}
+
+/** Runs a database call, turning expected failures into their problem responses. */
+export async function withDbErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const problem = problemFromDbError(err);
+    if (problem) throw problem;
+    if (isConnectionError(err)) {
+      throw new ProblemError(
+        problems.serviceUnavailable("The database is unavailable; retry later"),
+        {
+          headers: { "retry-after": "1" },
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+}
