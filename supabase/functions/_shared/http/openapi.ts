@@ -1,0 +1,245 @@
+/**
+ * Routes declared once: the same declaration registers the Hono handler (with authentication,
+ * role check and zod validation) and describes the route in the OpenAPI 3.1 document, whose schemas
+ * come from the same zod schemas (zod 4's JSON Schema output is the 2020-12 dialect OpenAPI 3.1 uses).
+ * @module
+ */
+import type { Context, Env, Hono, MiddlewareHandler } from "hono";
+import { z } from "zod";
+import { authenticate, type CallerRole, requireRole } from "../auth/caller.ts";
+import {
+  type RequestSchemas,
+  validate,
+  type ValidInput,
+  validInput,
+} from "../validation/validate.ts";
+
+/** A documented response. */
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  headers?: Record<string, string>;
+}
+
+/** A route declaration. */
+export interface RouteSpec<S extends RequestSchemas, V extends string> {
+  method: "get" | "post" | "put" | "patch" | "delete";
+  /** Path after the version, Hono syntax: `/products/:id`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** Roles allowed; absent = anyone, including anonymous callers. */
+  roles?: CallerRole[];
+  request: S;
+  /** Success responses by status, per version when they differ. */
+  responses: Record<number, ResponseSpec | ((version: V) => ResponseSpec)>;
+  /** Error statuses this route answers with problem+json. */
+  errors: number[];
+  /** Versions serving it. */
+  versions?: readonly V[];
+  /** Extra middleware run after validation (e.g. rate limiting). */
+  middleware?: MiddlewareHandler[];
+  handler: (c: Context, input: ValidInput<S>, version: V) => Response | Promise<Response>;
+}
+
+/** Options of {@linkcode ApiRegistry}. */
+export interface ApiRegistryOptions<V extends string> {
+  /** Base path of the function, e.g. `/api`. */
+  basePath: string;
+  versions: readonly V[];
+  title: string;
+  version: string;
+  description?: string;
+  /** Versions marked deprecated in the document. */
+  deprecated?: readonly V[];
+}
+
+interface Recorded {
+  version: string;
+  spec: RouteSpec<RequestSchemas, string>;
+}
+
+const ERROR_TITLES: Record<number, string> = {
+  400: "Invalid request",
+  401: "Missing or invalid access token",
+  403: "Not allowed for this caller",
+  404: "Not found",
+  405: "Method not allowed",
+  409: "Conflict with the current state",
+  413: "Body too large",
+  415: "Body is not JSON",
+  422: "Well-formed but invalid body",
+  429: "Rate limited",
+  503: "Dependency unavailable",
+  504: "Deadline exceeded",
+};
+
+/**
+ * Registers routes on a Hono app and builds the OpenAPI document of what it registered.
+ *
+ * @example
+ * ```ts
+ * const api = new ApiRegistry(app, { basePath: "/api", versions: ["v1"], title: "Shop", version: "1" });
+ * api.route({ method: "get", path: "/ping", summary: "Ping", tags: ["meta"], request: {},
+ *   responses: { 200: { description: "pong" } }, errors: [], handler: (c) => c.json({ ok: true }) });
+ * ```
+ */
+export class ApiRegistry<V extends string, E extends Env = Env> {
+  readonly #app: Hono<E>;
+  readonly #options: ApiRegistryOptions<V>;
+  readonly #routes: Recorded[] = [];
+
+  constructor(app: Hono<E>, options: ApiRegistryOptions<V>) {
+    this.#app = app;
+    this.#options = options;
+  }
+
+  /** Registers `spec` under each of its versions. */
+  route<S extends RequestSchemas>(spec: RouteSpec<S, V>): void {
+    for (const version of spec.versions ?? this.#options.versions) {
+      const handlers: MiddlewareHandler[] = [authenticate()];
+      if (spec.roles) handlers.push(requireRole(...spec.roles));
+      handlers.push(validate(spec.request), ...(spec.middleware ?? []));
+      this.#app.on(
+        spec.method.toUpperCase(),
+        `/${version}${spec.path}`,
+        ...handlers as [MiddlewareHandler],
+        (c: Context) => spec.handler(c, validInput<S>(c), version),
+      );
+      this.#routes.push({ version, spec: spec as unknown as RouteSpec<RequestSchemas, string> });
+    }
+  }
+
+  /** Every registered route as `METHOD /base/version/path` (for tests). */
+  list(): string[] {
+    return this.#routes.map((r) =>
+      `${r.spec.method.toUpperCase()} ${this.#options.basePath}/${r.version}${r.spec.path}`
+    );
+  }
+
+  /** The OpenAPI 3.1 document. */
+  document(): Record<string, unknown> {
+    const paths: Record<string, Record<string, unknown>> = {};
+    for (const { version, spec } of this.#routes) {
+      const path = `${this.#options.basePath}/${version}${spec.path}`.replace(
+        /:(\w+)(\{[^}]*\})?/g,
+        "{$1}",
+      );
+      const responses: Record<string, unknown> = {};
+      for (const [status, entry] of Object.entries(spec.responses)) {
+        const r = typeof entry === "function" ? entry(version) : entry;
+        responses[status] = {
+          description: r.description,
+          ...(r.headers
+            ? {
+              headers: Object.fromEntries(
+                Object.entries(r.headers).map((
+                  [k, d],
+                ) => [k, { description: d, schema: { type: "string" } }]),
+              ),
+            }
+            : {}),
+          ...(r.schema
+            ? { content: { "application/json": { schema: jsonSchema(r.schema, "output") } } }
+            : {}),
+        };
+      }
+      for (const status of [...new Set([...spec.errors, 500])].sort()) {
+        responses[String(status)] = {
+          description: ERROR_TITLES[status] ?? "Error",
+          content: {
+            "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } },
+          },
+        };
+      }
+      paths[path] ??= {};
+      paths[path][spec.method] = {
+        operationId: `${version}_${spec.method}_${
+          spec.path.replace(/[^A-Za-z0-9]+/g, "_").replace(/^_|_$/g, "")
+        }`,
+        summary: spec.summary,
+        ...(spec.description ? { description: spec.description } : {}),
+        tags: spec.tags,
+        ...(this.#options.deprecated?.includes(version as V) ? { deprecated: true } : {}),
+        security: spec.roles ? [{ bearerAuth: [] }] : [{ bearerAuth: [] }, {}],
+        parameters: [
+          ...parameters(spec.request.params, "path"),
+          ...parameters(spec.request.query, "query"),
+          ...parameters(spec.request.headers, "header"),
+        ],
+        ...(spec.request.body
+          ? {
+            requestBody: {
+              required: true,
+              content: { "application/json": { schema: jsonSchema(spec.request.body, "input") } },
+            },
+          }
+          : {}),
+        responses,
+      };
+    }
+    return {
+      openapi: "3.1.0",
+      info: {
+        title: this.#options.title,
+        version: this.#options.version,
+        ...(this.#options.description ? { description: this.#options.description } : {}),
+      },
+      servers: [{ url: "/functions/v1" }],
+      paths,
+      components: {
+        securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+        schemas: { Problem: PROBLEM_SCHEMA },
+      },
+    };
+  }
+}
+
+const PROBLEM_SCHEMA = {
+  type: "object",
+  description: "RFC 9457 problem details",
+  required: ["type", "title", "status"],
+  properties: {
+    type: { type: "string", format: "uri" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string" },
+    instance: { type: "string" },
+    errors: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          in: { enum: ["query", "path", "header", "body"] },
+          pointer: { type: "string" },
+          detail: { type: "string" },
+          code: { type: "string" },
+        },
+      },
+    },
+  },
+};
+
+function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+}
+
+function parameters(schema: z.ZodType | undefined, where: "path" | "query" | "header") {
+  if (!schema) return [];
+  const json = jsonSchema(schema, "input") as {
+    properties?: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: where,
+    required: where === "path" || (json.required ?? []).includes(name),
+    ...(typeof property.description === "string" ? { description: property.description } : {}),
+    schema: property,
+  }));
+}

@@ -1,0 +1,248 @@
+/**
+ * The `api` function: the shop API under `/api/v1` and `/api/v2` (see schemas.ts for how they
+ * differ), its OpenAPI 3.1 document at `/api/openapi.json`, and version resolution from the path,
+ * `API-Version` / `Accept-Version` headers or the `api-version` query parameter.
+ * @module
+ */
+import type { Context } from "hono";
+import { createFunctionApp } from "../_shared/http/create_app.ts";
+import { ApiRegistry } from "../_shared/http/openapi.ts";
+import { ProblemError, problems } from "../_shared/http/problem.ts";
+import { withVersioning } from "../_shared/http/versioning.ts";
+import { callerOf } from "../_shared/auth/caller.ts";
+import { getDb } from "../_shared/db/client.ts";
+import { withDbErrors } from "../_shared/db/errors.ts";
+import { VERSION } from "../_shared/version.ts";
+import * as catalog from "./catalog.ts";
+import * as orders from "./orders.ts";
+import * as reports from "./reports.ts";
+import * as present from "./presenters.ts";
+import * as s from "./schemas.ts";
+
+const app = createFunctionApp("api");
+
+/** The route table and the OpenAPI document describing it. */
+export const api = new ApiRegistry(app, {
+  basePath: "/api",
+  versions: s.VERSIONS,
+  deprecated: ["v1"],
+  title: "comptoir shop API",
+  version: VERSION,
+  description:
+    "Products, categories, orders, inventory and the sales dashboard of a comptoir shop.",
+});
+
+const notFound = (what: string) => new ProblemError(problems.notFound(`${what} not found`));
+
+api.route({
+  method: "get",
+  path: "/products",
+  summary: "Search and list products",
+  description: "Full-text search with category, price and stock filters; keyset pagination.",
+  tags: ["catalog"],
+  request: { query: s.searchQuery },
+  responses: {
+    200: (v) => ({ description: "A page of products", schema: s.listSchema(s.productSchema)(v) }),
+  },
+  errors: [400, 429],
+  handler: async (c, { query }, v) => {
+    const { rows, next } = await withDbErrors(() => catalog.searchProducts(getDb(), query));
+    return c.json(present.page(v, rows.map((r) => present.product(r, v)), query.limit, next));
+  },
+});
+
+api.route({
+  method: "get",
+  path: "/products/:id",
+  summary: "One product",
+  tags: ["catalog"],
+  request: { params: s.idParams },
+  responses: { 200: (v) => ({ description: "The product", schema: s.productDetailSchema(v) }) },
+  errors: [400, 404],
+  handler: async (c, { params }, v) => {
+    const row = await withDbErrors(() => catalog.productDetail(getDb(), params.id));
+    if (!row) throw notFound(`Product ${params.id}`);
+    return c.json({
+      ...present.product(row, v),
+      description: row.description,
+      category: row.category,
+    });
+  },
+});
+
+api.route({
+  method: "get",
+  path: "/categories",
+  summary: "Categories with live product counts and price ranges",
+  tags: ["catalog"],
+  request: {},
+  responses: {
+    200: (v) => ({
+      description: "Every category",
+      schema: s.categorySchema(v).array().transform((data) => ({ data })),
+    }),
+  },
+  errors: [],
+  handler: async (c, _input, v) => {
+    const rows = await withDbErrors(() => catalog.listCategories(getDb()));
+    return c.json({ data: rows.map((r) => present.category(r, v)) });
+  },
+});
+
+api.route({
+  method: "get",
+  path: "/categories/:id/products",
+  summary: "Products of a category and its subcategories",
+  tags: ["catalog"],
+  request: { params: s.idParams, query: s.categoryProductsQuery },
+  responses: {
+    200: (v) => ({ description: "A page of products", schema: s.listSchema(s.productSchema)(v) }),
+  },
+  errors: [400, 404],
+  handler: async (c, { params, query }, v) => {
+    const sql = getDb();
+    if (!await withDbErrors(() => catalog.categoryExists(sql, params.id))) {
+      throw notFound(`Category ${params.id}`);
+    }
+    const { rows, next } = await withDbErrors(() =>
+      catalog.searchProducts(sql, { ...query, category_id: params.id })
+    );
+    return c.json(present.page(v, rows.map((r) => present.product(r, v)), query.limit, next));
+  },
+});
+
+api.route({
+  method: "get",
+  path: "/inventory",
+  summary: "Real-time stock of products by id or SKU",
+  tags: ["inventory"],
+  request: { query: s.inventoryQuery },
+  responses: { 200: { description: "Stock levels", schema: s.inventorySchema } },
+  errors: [400],
+  handler: async (c, { query }) => {
+    const rows = await withDbErrors(() => reports.inventoryLevels(getDb(), query));
+    c.header("cache-control", "no-store");
+    return c.json({ data: rows });
+  },
+});
+
+api.route({
+  method: "post",
+  path: "/orders",
+  summary: "Place an order",
+  description: "Prices come from the catalog, stock is reserved atomically, totals are computed " +
+    "server-side. Send an Idempotency-Key header to make retries safe: the same key and body give " +
+    "the same order (200 with Idempotent-Replayed: true); the same key with another body is a 422.",
+  tags: ["orders"],
+  roles: ["customer", "admin"],
+  request: { body: s.createOrderBody, headers: s.createOrderHeaders },
+  responses: {
+    201: (v) => ({
+      description: "The order placed",
+      schema: s.orderSchema(v),
+      headers: { location: "URL of the order" },
+    }),
+    200: (v) => ({
+      description: "The order an earlier request with this Idempotency-Key placed",
+      schema: s.orderSchema(v),
+      headers: { "idempotent-replayed": "true" },
+    }),
+  },
+  errors: [400, 401, 403, 409, 413, 415, 422],
+  handler: async (c, { body, headers }, v) => {
+    const { order, replayed } = await withDbErrors(() =>
+      orders.placeOrder(getDb(), callerOf(c), body.items, headers["idempotency-key"])
+    );
+    c.header("location", `/functions/v1/api/${v}/orders/${order.id}`);
+    if (replayed) c.header("idempotent-replayed", "true");
+    return c.json(present.order(order, v), replayed ? 200 : 201);
+  },
+});
+
+api.route({
+  method: "get",
+  path: "/orders",
+  summary: "The caller's orders, newest first",
+  tags: ["orders"],
+  roles: ["customer", "admin"],
+  request: { query: s.ordersQuery },
+  responses: {
+    200: (v) => ({
+      description: "A page of orders",
+      schema: s.listSchema(s.orderSummarySchema)(v),
+    }),
+  },
+  errors: [400, 401],
+  handler: async (c, { query }, v) => {
+    const { rows, next } = await withDbErrors(() => orders.listOrders(getDb(), callerOf(c), query));
+    return c.json(present.page(v, rows.map((r) => present.orderSummary(r, v)), query.limit, next));
+  },
+});
+
+api.route({
+  method: "get",
+  path: "/orders/:id",
+  summary: "One of the caller's orders with its lines",
+  tags: ["orders"],
+  roles: ["customer", "admin", "service_role"],
+  request: { params: s.idParams },
+  responses: { 200: (v) => ({ description: "The order", schema: s.orderSchema(v) }) },
+  errors: [400, 401, 404],
+  handler: async (c, { params }, v) => {
+    const doc = await withDbErrors(() => orders.orderDetails(getDb(), callerOf(c), params.id));
+    // RLS hides other customers' orders: they are indistinguishable from missing ones.
+    if (!doc) throw notFound(`Order ${params.id}`);
+    return c.json(present.order(doc, v));
+  },
+});
+
+api.route({
+  method: "get",
+  path: "/dashboard/sales",
+  summary: "Sales KPIs for the last N days with the previous period for comparison (admins)",
+  tags: ["dashboard"],
+  roles: ["admin", "service_role"],
+  request: { query: s.dashboardQuery },
+  responses: { 200: { description: "The dashboard", schema: s.dashboardSchema } },
+  errors: [400, 401, 403],
+  handler: async (c, { query }) => {
+    return c.json(
+      await withDbErrors(() => reports.salesDashboard(getDb(), callerOf(c), query.days)),
+    );
+  },
+});
+
+api.route({
+  method: "get",
+  path: "/dashboard/top-products",
+  summary: "Best-selling products of the last N days (admins)",
+  tags: ["dashboard"],
+  roles: ["admin", "service_role"],
+  request: { query: s.topProductsQuery },
+  responses: { 200: { description: "Top products", schema: s.topProductsSchema } },
+  errors: [400, 401, 403],
+  handler: async (c, { query }) => {
+    const doc = await withDbErrors(() => reports.salesDashboard(getDb(), callerOf(c), query.days));
+    return c.json({ data: (doc.top_products as unknown[]).slice(0, query.limit) });
+  },
+});
+
+const openapi = api.document();
+app.get("/openapi.json", (c: Context) => c.json(openapi));
+
+/** The function's handler: versioning in front of the Hono app. */
+export default {
+  fetch: withVersioning(app.fetch, {
+    basePath: "/api",
+    supported: s.VERSIONS,
+    defaultVersion: "v1",
+    deprecated: {
+      v1: {
+        deprecatedAt: new Date("2026-11-01T00:00:00Z"),
+        sunsetAt: new Date("2027-11-01T00:00:00Z"),
+        successor: "v2",
+      },
+    },
+    unversioned: ["/api/openapi.json"],
+  }),
+};

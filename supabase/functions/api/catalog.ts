@@ -1,0 +1,62 @@
+/**
+ * Catalog reads: product search and listing, product detail, categories. Public data: the queries
+ * filter on active products themselves, so they run as one statement on the pooled connection
+ * without a per-request transaction.
+ * @module
+ */
+import type { Sql } from "../_shared/db/client.ts";
+
+/** Product search filters, as validated from the query string. */
+export interface ProductFilters {
+  q?: string;
+  category_id?: number;
+  min_price?: number;
+  max_price?: number;
+  in_stock?: boolean;
+  sort: string;
+  limit: number;
+  cursor?: Record<string, unknown>;
+}
+
+/** One page of products plus the position after its last row (undefined on the last page). */
+export async function searchProducts(sql: Sql, f: ProductFilters) {
+  const rows = await sql`
+    select id, sku, name, price_cents, currency, category_id, available, cursor
+    from public.search_products(
+      ${f.q ?? null}, ${f.category_id ?? null}, ${f.min_price ?? null}, ${f.max_price ?? null},
+      ${f.in_stock ?? null}, ${f.sort}, ${f.limit + 1}, ${
+    f.cursor ? sql.json(f.cursor as never) : null
+  }
+    )`;
+  const more = rows.length > f.limit;
+  const pageRows = more ? rows.slice(0, f.limit) : rows;
+  return { rows: pageRows, next: more ? pageRows[pageRows.length - 1].cursor : undefined };
+}
+
+/** An active product with its category and available stock, or undefined. */
+export async function productDetail(sql: Sql, id: number) {
+  const [row] = await sql`
+    select p.id, p.sku, p.name, p.description, p.price_cents, p.currency, p.category_id,
+           case when c.id is null then null
+                else json_build_object('id', c.id, 'name', c.name, 'slug', c.slug) end as category,
+           coalesce(i.on_hand - i.reserved, 0) as available
+    from public.products p
+    left join public.categories c on c.id = p.category_id
+    left join public.inventory i on i.product_id = p.id
+    where p.id = ${id} and p.active`;
+  return row;
+}
+
+/** Every category with live product counts and price ranges. */
+export async function listCategories(sql: Sql) {
+  return await sql`
+    select id, parent_id, name, slug, position, product_count, min_price_cents, max_price_cents
+    from public.list_categories()`;
+}
+
+/** Whether a category exists. */
+export async function categoryExists(sql: Sql, id: number): Promise<boolean> {
+  const [row] =
+    await sql`select exists (select 1 from public.categories where id = ${id}) as found`;
+  return row.found;
+}

@@ -1,0 +1,77 @@
+/**
+ * Orders: placement (public.place_order, one transaction), the caller's orders and one order's
+ * details. Everything runs as the caller (role + JWT claims), so RLS decides what they see.
+ * @module
+ */
+import type { Sql } from "../_shared/db/client.ts";
+import { asCaller } from "../_shared/db/as_caller.ts";
+import type { Caller } from "../_shared/auth/caller.ts";
+
+/** A line of a new order. */
+export interface OrderLine {
+  product_id?: number;
+  sku?: string;
+  quantity: number;
+}
+
+/** Hex SHA-256 of a canonical JSON form of the body, to tell an idempotent retry from a new request. */
+export async function requestHash(value: unknown): Promise<string> {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canonical) : v && typeof v === "object"
+      ? Object.fromEntries(
+        Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+      )
+      : v;
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(JSON.stringify(canonical(value))),
+  );
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Places an order; returns its details and whether it replays an earlier request. */
+export async function placeOrder(
+  sql: Sql,
+  caller: Caller,
+  items: OrderLine[],
+  idempotencyKey: string | undefined,
+) {
+  const hash = idempotencyKey ? await requestHash({ items }) : null;
+  return await asCaller(sql, caller, async (tx) => {
+    const [placed] = await tx`
+      select order_id, replayed
+      from public.place_order(${tx.json(items as never)}, ${idempotencyKey ?? null}, ${hash})`;
+    const [{ doc }] = await tx`select public.order_details(${placed.order_id}) as doc`;
+    return { order: doc as Record<string, unknown>, replayed: placed.replayed as boolean };
+  });
+}
+
+/** The caller's orders, newest first, keyset-paginated by id. */
+export async function listOrders(
+  sql: Sql,
+  caller: Caller,
+  { limit, cursor }: { limit: number; cursor?: Record<string, unknown> },
+) {
+  const before = typeof cursor?.id === "number" ? cursor.id : null;
+  const rows = await asCaller(sql, caller, (tx) =>
+    tx`
+      select id, status, currency, subtotal_cents, shipping_cents, total_cents, item_count, placed_at
+      from public.orders
+      where customer_id = ${caller.userId ?? null}
+        and (${before}::bigint is null or id < ${before})
+      order by id desc
+      limit ${limit + 1}`);
+  const more = rows.length > limit;
+  const pageRows = more ? rows.slice(0, limit) : rows;
+  return { rows: pageRows, next: more ? { id: pageRows[pageRows.length - 1].id } : undefined };
+}
+
+/** One order as the caller may see it (RLS), or null. */
+export async function orderDetails(sql: Sql, caller: Caller, id: number) {
+  const [{ doc }] = await asCaller(
+    sql,
+    caller,
+    (tx) => tx`select public.order_details(${id}) as doc`,
+  );
+  return doc as Record<string, unknown> | null;
+}
