@@ -62,11 +62,13 @@ export async function seedDatabase(
   plan: SeedPlan,
   { chunk = 50_000, onProgress = () => {} }: SeedOptions = {},
 ): Promise<void> {
-  await db.query("select demo.generate_catalog($1, $2, $3, $4)", [
+  await db.query("select demo.generate_catalog($1, $2, $3, $4, $5::timestamptz, $6)", [
     plan.seed,
     plan.categories,
     plan.products,
     plan.customers,
+    plan.end,
+    plan.days,
   ]);
   onProgress(0, plan.orders);
   for (let first = 1; first <= plan.orders; first += chunk) {
