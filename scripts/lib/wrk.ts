@@ -22,6 +22,8 @@ export interface WrkOptions {
   threads?: number;
   durationSeconds?: number;
   headers?: Record<string, string>;
+  /** Lua defining `request()` to vary each request (e.g. paths drawn from a list). */
+  requestScript?: string;
 }
 
 const SCRIPT = new URL("../bench/wrk_percentiles.lua", import.meta.url).pathname;
@@ -35,17 +37,25 @@ const SCRIPT = new URL("../bench/wrk_percentiles.lua", import.meta.url).pathname
  * ```
  */
 export async function wrk(url: string, options: WrkOptions = {}): Promise<WrkResult> {
-  const { connections = 50, threads = 2, durationSeconds = 10, headers = {} } = options;
+  const { connections = 50, threads = 2, durationSeconds = 10, headers = {}, requestScript } =
+    options;
+  let script = SCRIPT;
+  if (requestScript) {
+    script = await Deno.makeTempFile({ suffix: ".lua" });
+    await Deno.writeTextFile(script, requestScript + "\n" + await Deno.readTextFile(SCRIPT));
+  }
   const args = [
     `-t${threads}`,
     `-c${connections}`,
     `-d${durationSeconds}s`,
     "-s",
-    SCRIPT,
+    script,
     ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
     url,
   ];
-  const { stdout } = await run("wrk", args);
+  const { stdout } = await run("wrk", args).finally(() =>
+    requestScript ? Deno.remove(script).catch(() => {}) : undefined
+  );
   const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
   if (!line) throw new StackError(`wrk printed no result:\n${stdout}`);
   const f = Object.fromEntries(
