@@ -6,7 +6,12 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { parseBlockYaml, type YamlValue } from "./block_yaml.ts";
+import { parse } from "yaml";
+
+/** A parsed YAML value. */
+export type YamlValue = string | number | boolean | null | YamlValue[] | {
+  [key: string]: YamlValue;
+};
 
 /** Repository root, with a trailing slash. */
 export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
@@ -70,7 +75,7 @@ function asStrings(value: YamlValue | undefined, what: string): Record<string, s
 
 /** Reads a YAML file with the block YAML reader. */
 export async function readYaml(path: string): Promise<YamlValue> {
-  return parseBlockYaml(await Deno.readTextFile(path));
+  return parse(await Deno.readTextFile(path)) as YamlValue;
 }
 
 /** The rule groups of comptoir's rule files, in file order. */
