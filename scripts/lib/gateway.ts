@@ -8,6 +8,10 @@
  */
 import { jwtVerify } from "jose";
 import { problemResponse, problems } from "../../supabase/functions/_shared/http/problem.ts";
+import {
+  enableTestFaults,
+  FAULT_ENV,
+} from "../../supabase/functions/_shared/metrics/fault_switch.ts";
 import { type FunctionEntry, readFunctions } from "./functions_config.ts";
 
 /** A function's fetch handler (its Hono app's `fetch`). */
@@ -53,6 +57,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { port = 54321, hostname = "127.0.0.1", jwtSecret, accessLog = true } = options;
   const functions = options.functions ?? await readFunctions();
   const secret = new TextEncoder().encode(jwtSecret);
+  // Test-only: `x-comptoir-fault: 500` answers a 500 problem counted as the route's 5xx.
+  if (Deno.env.get(FAULT_ENV) === "1") enableTestFaults();
   const handlers = new Map<string, { entry: FunctionEntry; fetch: FetchHandler }>();
   for (const entry of functions) {
     const mod = await import(entry.appModule.href);
@@ -68,7 +74,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const rest = url.pathname.slice(PREFIX.length);
     const name = rest.split("/")[0];
     const target = handlers.get(name);
-    if (!target) return problemResponse(problems.notFound(`Function ${name || "(none)"} not found`));
+    if (!target) {
+      return problemResponse(problems.notFound(`Function ${name || "(none)"} not found`));
+    }
 
     if (target.entry.verifyJwt && request.method !== "OPTIONS") {
       const failure = await verifyBearer(request.headers.get("authorization"), secret);

@@ -1,8 +1,9 @@
 /**
  * The Hono app every comptoir function starts from: base path `/<function>` (the path a Supabase
- * function sees), CORS, request id, body limit, JSON-only bodies, and one error handler that answers
- * RFC 9457 problem+json for everything — unknown routes (404), wrong methods (405 with `Allow`),
- * oversized bodies (413), other media types (415) and unexpected errors (500, logged).
+ * function sees), HTTP metrics (unless `COMPTOIR_METRICS=off`), CORS, request id, body limit,
+ * JSON-only bodies, and one error handler that answers RFC 9457 problem+json for everything —
+ * unknown routes (404), wrong methods (405 with `Allow`), oversized bodies (413), other media types
+ * (415) and unexpected errors (500, logged).
  * @module
  */
 import { Hono } from "hono";
@@ -12,6 +13,8 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { ProblemError, problemResponse, problems } from "./problem.ts";
+import { httpMetrics } from "../metrics/middleware.ts";
+import { METRICS_ENABLED } from "../metrics/pipeline.ts";
 
 /** Headers a browser may send to a comptoir function (supabase-js sends the first three). */
 export const CORS_ALLOW_HEADERS = [
@@ -51,6 +54,8 @@ export function createFunctionApp<E extends Env = Env>(
 ): Hono<E> {
   const app = new Hono<E>().basePath(`/${name}`);
 
+  // First, so that every response is counted, the ones other middleware answers included.
+  if (METRICS_ENABLED) app.use(httpMetrics({ functionName: name }));
   app.use(requestId({ headerName: "x-request-id" }));
   app.use(
     cors({

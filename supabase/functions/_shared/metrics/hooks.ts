@@ -1,0 +1,244 @@
+/**
+ * What the rest of the shared library calls to record metrics: rate-limit decisions, circuit
+ * breaker states and transitions, authentication, checkouts and orders, caches, database
+ * statements and materialized view refreshes. Each hook is synchronous and cheap (a map update in
+ * the isolate); the flush to the shared store happens later, off the response path. With
+ * `COMPTOIR_METRICS=off` every hook does nothing.
+ *
+ * Hooks take the callers' own vocabulary where it differs from the contract's and map it here, so
+ * the contract's bounded values live in one place (see `RATE_LIMIT_POLICY_LABELS`).
+ * @module
+ */
+import { BREAKER_STATES } from "./labels.ts";
+import { METRICS_ENABLED, metricsPipeline } from "./pipeline.ts";
+import type { CounterName, HistogramName } from "./families.ts";
+import type { LabelValues } from "./registry.ts";
+
+/**
+ * The contract's `policy` value of each rate-limit policy of `rate_limit/policies.ts` and
+ * `api/protection.ts`: per-address policies are `anonymous`, per-user ones `authenticated`, order
+ * creation `checkout`. A policy missing here is dropped (and warned about) rather than exported
+ * under an unbounded name.
+ */
+export const RATE_LIMIT_POLICY_LABELS: Readonly<Record<string, string>> = {
+  anonymous: "anonymous",
+  authenticated: "authenticated",
+  checkout: "checkout",
+  export: "export",
+  public_read: "anonymous",
+  user_read: "authenticated",
+  user_write: "authenticated",
+  api_key: "authenticated",
+  catalog: "anonymous",
+  inventory: "anonymous",
+  orders_create: "checkout",
+  orders_read: "authenticated",
+  dashboard: "authenticated",
+};
+
+function inc(name: CounterName, labels: LabelValues = {}, by = 1): void {
+  if (!METRICS_ENABLED) return;
+  const { registry, flusher } = metricsPipeline();
+  registry.inc(name, labels, by);
+  flusher.notify();
+}
+
+function observe(name: HistogramName, labels: LabelValues, value: number): void {
+  if (!METRICS_ENABLED) return;
+  const { registry, flusher } = metricsPipeline();
+  registry.observe(name, labels, value);
+  flusher.notify();
+}
+
+/** A rate-limit decision, as published by `RateLimiter.subscribe()`. */
+export interface RateLimitDecisionLike {
+  /** Policy name (`public_read`, `checkout`, ... or a contract value). */
+  policy: string;
+  /** `allowed`, `limited`, `fail_open` (others are not in the contract and are dropped). */
+  outcome: string;
+  /** Adaptive factor in force, when the policy is adaptive. */
+  factor?: number;
+}
+
+/**
+ * Counts one rate-limit check and records the policy's adaptive factor.
+ *
+ * @example
+ * ```ts
+ * limiter.subscribe(recordRateLimitDecision);
+ * ```
+ */
+export function recordRateLimitDecision(decision: RateLimitDecisionLike): void {
+  if (!METRICS_ENABLED) return;
+  const policy = RATE_LIMIT_POLICY_LABELS[decision.policy] ?? decision.policy;
+  inc("comptoir_rate_limit_decisions_total", { policy, result: decision.outcome });
+  if (decision.factor !== undefined) {
+    const { registry, flusher } = metricsPipeline();
+    registry.setLatest("comptoir_rate_limit_adaptive_factor", { policy }, decision.factor);
+    flusher.notify();
+  }
+}
+
+/**
+ * Records the current state of a dependency's breaker: the `state` series of
+ * `comptoir_circuit_breaker_state` become 1 for `state` and 0 for the two others.
+ *
+ * @example
+ * ```ts
+ * recordCircuitBreakerState("redis", breaker.status);
+ * ```
+ */
+export function recordCircuitBreakerState(dependency: string, state: string): void {
+  if (!METRICS_ENABLED) return;
+  if (!(BREAKER_STATES as readonly string[]).includes(state)) return;
+  const { registry, flusher } = metricsPipeline();
+  for (const s of BREAKER_STATES) {
+    registry.setLatest(
+      "comptoir_circuit_breaker_state",
+      { dependency, state: s },
+      s === state ? 1 : 0,
+    );
+  }
+  flusher.notify();
+}
+
+/** A breaker state change, as published by `CircuitBreaker.subscribe()`. */
+export interface BreakerTransitionLike {
+  /** Dependency name. */
+  breaker: string;
+  from: string;
+  to: string;
+  /** `shared` changes were made by another isolate, which counted them: only `local` counts. */
+  source?: "local" | "shared";
+}
+
+/**
+ * Counts a breaker transition made by this isolate and records the new state.
+ *
+ * @example
+ * ```ts
+ * breakers.subscribe(recordCircuitBreakerTransition);
+ * ```
+ */
+export function recordCircuitBreakerTransition(event: BreakerTransitionLike): void {
+  if (!METRICS_ENABLED) return;
+  if (event.source !== "shared") {
+    inc("comptoir_circuit_breaker_transitions_total", {
+      dependency: event.breaker,
+      from: event.from,
+      to: event.to,
+    });
+  }
+  recordCircuitBreakerState(event.breaker, event.to);
+}
+
+/** Counts a request whose credentials were evaluated (`jwt`, `api_key`, `metrics_token`). */
+export function recordAuthAttempt(method: string): void {
+  inc("comptoir_auth_attempts_total", { method });
+}
+
+/**
+ * Counts a request refused by authentication (401 reasons) or authorization
+ * (`insufficient_role`, 403).
+ *
+ * @example
+ * ```ts
+ * recordAuthFailure("jwt", "expired");
+ * ```
+ */
+export function recordAuthFailure(method: string, reason: string): void {
+  inc("comptoir_auth_failures_total", { method, reason });
+}
+
+/** Counts a checkout that passed authentication and rate limiting and was attempted. */
+export function recordCheckoutAttempt(): void {
+  inc("comptoir_checkout_attempts_total");
+}
+
+/**
+ * Counts a checkout that did not create an order, by cause (`validation`, `out_of_stock`,
+ * `price_changed`, `payment_declined`, `payment_error`, `conflict`, `internal`).
+ */
+export function recordCheckoutFailure(reason: string): void {
+  inc("comptoir_checkout_failures_total", { reason });
+}
+
+/**
+ * Counts an order committed to the database and observes its total in minor units.
+ *
+ * @example
+ * ```ts
+ * recordOrderCreated({ currency: "EUR", totalMinorUnits: 1250 });
+ * ```
+ */
+export function recordOrderCreated(order: { currency: string; totalMinorUnits: number }): void {
+  inc("comptoir_orders_created_total");
+  observe("comptoir_order_value_minor_units", { currency: order.currency }, order.totalMinorUnits);
+}
+
+/** Counts a cache lookup answered by `tier` (`memory` or `shared`). */
+export function recordCacheHit(cache: string, tier: string): void {
+  inc("comptoir_cache_hits_total", { cache, tier });
+}
+
+/** Counts a cache lookup no tier could answer (once per lookup). */
+export function recordCacheMiss(cache: string): void {
+  inc("comptoir_cache_misses_total", { cache });
+}
+
+/** Counts entries removed from a tier before being read (`expired`, `capacity`, `invalidated`). */
+export function recordCacheEviction(
+  cache: string,
+  tier: string,
+  reason: string,
+  entries = 1,
+): void {
+  inc("comptoir_cache_evictions_total", { cache, tier, reason }, entries);
+}
+
+/**
+ * Sets what this isolate's memory tier of `cache` holds (summed over isolates); the shared tier is
+ * read from the store by the `metrics` function.
+ */
+export function recordCacheSize(cache: string, entries: number, bytes: number): void {
+  if (!METRICS_ENABLED) return;
+  const { registry, flusher } = metricsPipeline();
+  registry.setGauge("comptoir_cache_entries", { cache, tier: "memory" }, entries);
+  registry.setGauge("comptoir_cache_size_bytes", { cache, tier: "memory" }, bytes);
+  flusher.notify();
+}
+
+/**
+ * Observes one database statement (waiting for a connection included), and counts it as an error
+ * by SQLSTATE class when it failed.
+ *
+ * @example
+ * ```ts
+ * recordDbQuery("select", 0.004);
+ * recordDbQuery("insert", 0.012, "23");
+ * ```
+ */
+export function recordDbQuery(operation: string, seconds: number, sqlstateClass?: string): void {
+  observe("comptoir_db_query_duration_seconds", { operation }, seconds);
+  if (sqlstateClass !== undefined) recordDbError(sqlstateClass);
+}
+
+/** Counts a failed statement or connection attempt by SQLSTATE class (see `sqlstateClass()`). */
+export function recordDbError(sqlstateClass: string): void {
+  inc("comptoir_db_errors_total", { sqlstate_class: sqlstateClass });
+}
+
+/** Sets this isolate's pool gauges: connections in use and the configured maximum. */
+export function recordDbPool(inUse: number, max: number): void {
+  if (!METRICS_ENABLED) return;
+  const { registry, flusher } = metricsPipeline();
+  registry.setGauge("comptoir_db_pool_connections_in_use", {}, inUse);
+  registry.setGauge("comptoir_db_pool_connections_max", {}, max);
+  flusher.notify();
+}
+
+/** Observes one refresh attempt of a materialized view (`schema.name`), counting failures. */
+export function recordViewRefresh(view: string, seconds: number, ok: boolean): void {
+  observe("comptoir_materialized_view_refresh_duration_seconds", { view }, seconds);
+  if (!ok) inc("comptoir_materialized_view_refresh_failures_total", { view });
+}
