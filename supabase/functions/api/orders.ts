@@ -6,6 +6,11 @@
 import type { Sql } from "../_shared/db/client.ts";
 import { asCaller } from "../_shared/db/as_caller.ts";
 import type { Caller } from "../_shared/auth/caller.ts";
+import {
+  recordCheckoutAttempt,
+  recordCheckoutFailure,
+  recordOrderCreated,
+} from "../_shared/metrics/hooks.ts";
 
 /** A line of a new order. */
 export interface OrderLine {
@@ -17,16 +22,21 @@ export interface OrderLine {
 /** Hex SHA-256 of a canonical JSON form of the body, to tell an idempotent retry from a new request. */
 export async function requestHash(value: unknown): Promise<string> {
   const canonical = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canonical) : v && typeof v === "object"
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === "object"
       ? Object.fromEntries(
-        Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+        Object.keys(v).sort().map((
+          k,
+        ) => [k, canonical((v as Record<string, unknown>)[k])]),
       )
       : v;
   const digest = await crypto.subtle.digest(
     "SHA-256",
     new TextEncoder().encode(JSON.stringify(canonical(value))),
   );
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 /** Places an order; returns its details and whether it replays an earlier request. */
@@ -37,13 +47,48 @@ export async function placeOrder(
   idempotencyKey: string | undefined,
 ) {
   const hash = idempotencyKey ? await requestHash({ items }) : null;
-  return await asCaller(sql, caller, async (tx) => {
-    const [placed] = await tx`
-      select order_id, replayed
-      from public.place_order(${tx.json(items as never)}, ${idempotencyKey ?? null}, ${hash})`;
-    const [{ doc }] = await tx`select public.order_details(${placed.order_id}) as doc`;
-    return { order: doc as Record<string, unknown>, replayed: placed.replayed as boolean };
-  });
+  recordCheckoutAttempt();
+  try {
+    const placed = await asCaller(sql, caller, async (tx) => {
+      const [row] = await tx`
+        select order_id, replayed
+        from public.place_order(${tx.json(items as never)}, ${
+        idempotencyKey ?? null
+      }, ${hash})`;
+      const [{ doc }] =
+        await tx`select public.order_details(${row.order_id}) as doc`;
+      return {
+        order: doc as Record<string, unknown>,
+        replayed: row.replayed as boolean,
+      };
+    });
+    if (!placed.replayed) {
+      recordOrderCreated({
+        currency: String(placed.order.currency),
+        totalMinorUnits: Number(placed.order.total_cents),
+      });
+    }
+    return placed;
+  } catch (err) {
+    recordCheckoutFailure(checkoutFailureReason(err));
+    throw err;
+  }
+}
+
+/** The checkout failure reason (metrics contract) of a placement error. */
+function checkoutFailureReason(err: unknown): string {
+  const code = String((err as { code?: unknown })?.code ?? "");
+  if (code === "CT410") return "out_of_stock";
+  if (code === "CT409" || code === "40001" || code === "40P01") {
+    return "conflict";
+  }
+  if (
+    code === "CT404" || code === "CT422" || code.startsWith("22") ||
+    code === "42501"
+  ) {
+    return "validation";
+  }
+  return "internal";
 }
 
 /** The caller's orders, newest first, keyset-paginated by id. */
@@ -63,7 +108,10 @@ export async function listOrders(
       limit ${limit + 1}`);
   const more = rows.length > limit;
   const pageRows = more ? rows.slice(0, limit) : rows;
-  return { rows: pageRows, next: more ? { id: pageRows[pageRows.length - 1].id } : undefined };
+  return {
+    rows: pageRows,
+    next: more ? { id: pageRows[pageRows.length - 1].id } : undefined,
+  };
 }
 
 /** One order as the caller may see it (RLS), or null. */

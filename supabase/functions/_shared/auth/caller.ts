@@ -11,6 +11,7 @@
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import type { Context, MiddlewareHandler } from "hono";
 import { ProblemError, problems } from "../http/problem.ts";
+import { recordAuthAttempt, recordAuthFailure } from "../metrics/hooks.ts";
 
 /** Roles the API distinguishes. */
 export type CallerRole = "anon" | "customer" | "admin" | "service_role";
@@ -35,18 +36,25 @@ function defaultVerifier(): Verifier {
   const secret = Deno.env.get("COMPTOIR_JWT_SECRET");
   if (secret) {
     const key = new TextEncoder().encode(secret);
-    return async (token) => (await jwtVerify(token, key, { algorithms: ["HS256"] })).payload;
+    return async (token) =>
+      (await jwtVerify(token, key, { algorithms: ["HS256"] })).payload;
   }
   const base = Deno.env.get("SUPABASE_URL");
-  if (!base) throw new Error("set COMPTOIR_JWT_SECRET or SUPABASE_URL to verify JWTs");
-  const jwks = createRemoteJWKSet(new URL("/auth/v1/.well-known/jwks.json", base));
+  if (!base) {
+    throw new Error("set COMPTOIR_JWT_SECRET or SUPABASE_URL to verify JWTs");
+  }
+  const jwks = createRemoteJWKSet(
+    new URL("/auth/v1/.well-known/jwks.json", base),
+  );
   return async (token) => (await jwtVerify(token, jwks)).payload;
 }
 
 /** Maps verified claims to a caller. */
 export function callerFromClaims(claims: JWTPayload): Caller {
   const role = claims.role;
-  if (role === "service_role") return { role: "service_role", dbRole: "service_role", claims };
+  if (role === "service_role") {
+    return { role: "service_role", dbRole: "service_role", claims };
+  }
   if (role === "authenticated" && typeof claims.sub === "string") {
     const appMetadata = (claims.app_metadata ?? {}) as Record<string, unknown>;
     return {
@@ -71,17 +79,44 @@ export function callerFromClaims(claims: JWTPayload): Caller {
  */
 export async function callerFromRequest(request: Request): Promise<Caller> {
   const header = request.headers.get("authorization");
-  if (!header) return { role: "anon", dbRole: "anon", claims: { role: "anon" } };
+  if (!header) {
+    return { role: "anon", dbRole: "anon", claims: { role: "anon" } };
+  }
+  recordAuthAttempt("jwt");
   const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) throw new ProblemError(problems.unauthorized("Authorization must be a Bearer token"));
+  if (!match) {
+    recordAuthFailure("jwt", "malformed");
+    throw new ProblemError(
+      problems.unauthorized("Authorization must be a Bearer token"),
+    );
+  }
   verifier ??= defaultVerifier();
   let claims: JWTPayload;
   try {
     claims = await verifier(match[1]);
-  } catch {
-    throw new ProblemError(problems.unauthorized("The access token is invalid or expired"));
+  } catch (err) {
+    recordAuthFailure("jwt", authFailureReason(err));
+    throw new ProblemError(
+      problems.unauthorized("The access token is invalid or expired"),
+    );
   }
   return callerFromClaims(claims);
+}
+
+/** The auth failure reason (metrics contract) of a jose verification error. */
+function authFailureReason(err: unknown): string {
+  switch ((err as { code?: string })?.code) {
+    case "ERR_JWT_EXPIRED":
+      return "expired";
+    case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
+      return "invalid_signature";
+    case "ERR_JWT_CLAIM_VALIDATION_FAILED":
+      return "invalid_claims";
+    case "ERR_JWKS_NO_MATCHING_KEY":
+      return "unknown_key";
+    default:
+      return "malformed";
+  }
 }
 
 const CALLER_KEY = "caller";
@@ -113,11 +148,19 @@ export function requireRole(...roles: CallerRole[]): MiddlewareHandler {
   return async function checkRole(c, next) {
     const caller = callerOf(c);
     if (!roles.includes(caller.role)) {
+      recordAuthFailure(
+        "jwt",
+        caller.role === "anon" ? "missing_credentials" : "insufficient_role",
+      );
       if (caller.role === "anon") {
-        throw new ProblemError(problems.unauthorized("Sign in to use this endpoint"));
+        throw new ProblemError(
+          problems.unauthorized("Sign in to use this endpoint"),
+        );
       }
       throw new ProblemError(
-        problems.forbidden(`This endpoint needs the ${roles.join(" or ")} role`),
+        problems.forbidden(
+          `This endpoint needs the ${roles.join(" or ")} role`,
+        ),
       );
     }
     await next();
