@@ -18,6 +18,7 @@ import * as orders from "./orders.ts";
 import * as reports from "./reports.ts";
 import * as present from "./presenters.ts";
 import * as s from "./schemas.ts";
+import { protect } from "./protection.ts";
 
 const app = createFunctionApp("api");
 
@@ -44,7 +45,8 @@ api.route({
   responses: {
     200: (v) => ({ description: "A page of products", schema: s.listSchema(s.productSchema)(v) }),
   },
-  errors: [400, 429],
+  errors: [400, 429, 503],
+  middleware: protect("GET /products"),
   handler: async (c, { query }, v) => {
     const { rows, next } = await withDbErrors(() => catalog.searchProducts(getDb(), query));
     return c.json(present.page(v, rows.map((r) => present.product(r, v)), query.limit, next));
@@ -58,7 +60,8 @@ api.route({
   tags: ["catalog"],
   request: { params: s.idParams },
   responses: { 200: (v) => ({ description: "The product", schema: s.productDetailSchema(v) }) },
-  errors: [400, 404],
+  errors: [400, 404, 429, 503],
+  middleware: protect("GET /products/:id"),
   handler: async (c, { params }, v) => {
     const row = await withDbErrors(() => catalog.productDetail(getDb(), params.id));
     if (!row) throw notFound(`Product ${params.id}`);
@@ -82,7 +85,8 @@ api.route({
       schema: s.categorySchema(v).array().transform((data) => ({ data })),
     }),
   },
-  errors: [],
+  errors: [429, 503],
+  middleware: protect("GET /categories"),
   handler: async (c, _input, v) => {
     const rows = await withDbErrors(() => catalog.listCategories(getDb()));
     return c.json({ data: rows.map((r) => present.category(r, v)) });
@@ -98,7 +102,8 @@ api.route({
   responses: {
     200: (v) => ({ description: "A page of products", schema: s.listSchema(s.productSchema)(v) }),
   },
-  errors: [400, 404],
+  errors: [400, 404, 429, 503],
+  middleware: protect("GET /categories/:id/products"),
   handler: async (c, { params, query }, v) => {
     const sql = getDb();
     if (!await withDbErrors(() => catalog.categoryExists(sql, params.id))) {
@@ -118,7 +123,8 @@ api.route({
   tags: ["inventory"],
   request: { query: s.inventoryQuery },
   responses: { 200: { description: "Stock levels", schema: s.inventorySchema } },
-  errors: [400],
+  errors: [400, 429, 503],
+  middleware: protect("GET /inventory"),
   handler: async (c, { query }) => {
     const rows = await withDbErrors(() => reports.inventoryLevels(getDb(), query));
     c.header("cache-control", "no-store");
@@ -148,7 +154,8 @@ api.route({
       headers: { "idempotent-replayed": "true" },
     }),
   },
-  errors: [400, 401, 403, 409, 413, 415, 422],
+  errors: [400, 401, 403, 409, 413, 415, 422, 429, 503],
+  middleware: protect("POST /orders"),
   handler: async (c, { body, headers }, v) => {
     const { order, replayed } = await withDbErrors(() =>
       orders.placeOrder(getDb(), callerOf(c), body.items, headers["idempotency-key"])
@@ -172,7 +179,8 @@ api.route({
       schema: s.listSchema(s.orderSummarySchema)(v),
     }),
   },
-  errors: [400, 401],
+  errors: [400, 401, 429, 503],
+  middleware: protect("GET /orders"),
   handler: async (c, { query }, v) => {
     const { rows, next } = await withDbErrors(() => orders.listOrders(getDb(), callerOf(c), query));
     return c.json(present.page(v, rows.map((r) => present.orderSummary(r, v)), query.limit, next));
@@ -187,7 +195,8 @@ api.route({
   roles: ["customer", "admin", "service_role"],
   request: { params: s.idParams },
   responses: { 200: (v) => ({ description: "The order", schema: s.orderSchema(v) }) },
-  errors: [400, 401, 404],
+  errors: [400, 401, 404, 429, 503],
+  middleware: protect("GET /orders/:id"),
   handler: async (c, { params }, v) => {
     const doc = await withDbErrors(() => orders.orderDetails(getDb(), callerOf(c), params.id));
     // RLS hides other customers' orders: they are indistinguishable from missing ones.
@@ -204,7 +213,8 @@ api.route({
   roles: ["admin", "service_role"],
   request: { query: s.dashboardQuery },
   responses: { 200: { description: "The dashboard", schema: s.dashboardSchema } },
-  errors: [400, 401, 403],
+  errors: [400, 401, 403, 429, 503],
+  middleware: protect("GET /dashboard/sales"),
   handler: async (c, { query }) => {
     return c.json(
       await withDbErrors(() => reports.salesDashboard(getDb(), callerOf(c), query.days)),
@@ -220,7 +230,8 @@ api.route({
   roles: ["admin", "service_role"],
   request: { query: s.topProductsQuery },
   responses: { 200: { description: "Top products", schema: s.topProductsSchema } },
-  errors: [400, 401, 403],
+  errors: [400, 401, 403, 429, 503],
+  middleware: protect("GET /dashboard/top-products"),
   handler: async (c, { query }) => {
     const doc = await withDbErrors(() => reports.salesDashboard(getDb(), callerOf(c), query.days));
     return c.json({ data: (doc.top_products as unknown[]).slice(0, query.limit) });

@@ -22,9 +22,7 @@ export interface OrderLine {
 /** Hex SHA-256 of a canonical JSON form of the body, to tell an idempotent retry from a new request. */
 export async function requestHash(value: unknown): Promise<string> {
   const canonical = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(canonical)
-      : v && typeof v === "object"
+    Array.isArray(v) ? v.map(canonical) : v && typeof v === "object"
       ? Object.fromEntries(
         Object.keys(v).sort().map((
           k,
@@ -52,11 +50,8 @@ export async function placeOrder(
     const placed = await asCaller(sql, caller, async (tx) => {
       const [row] = await tx`
         select order_id, replayed
-        from public.place_order(${tx.json(items as never)}, ${
-        idempotencyKey ?? null
-      }, ${hash})`;
-      const [{ doc }] =
-        await tx`select public.order_details(${row.order_id}) as doc`;
+        from public.place_order(${tx.json(items as never)}, ${idempotencyKey ?? null}, ${hash})`;
+      const [{ doc }] = await tx`select public.order_details(${row.order_id}) as doc`;
       return {
         order: doc as Record<string, unknown>,
         replayed: row.replayed as boolean,

@@ -15,9 +15,18 @@
  * | max per isolate  | 3                    | 1-3; the server's slots are scarce |
  * | idle_timeout     | 20 s                 | 20 s                           |
  * | connect_timeout  | 5 s                  | 5 s                            |
+ * | reconnect pause  | 50 ms per failure in a row, at most 0.5 s (postgres.js: up to 20 s) |
+ *
+ * Calls go through the "database" circuit breaker ({@linkcode databaseBreaker}, used by
+ * `withDbErrors()` and the Postgres rate-limit backend): once the database keeps failing, requests
+ * are refused at once with 503 instead of each waiting for a connect timeout, and one probe per
+ * `COMPTOIR_DB_BREAKER_OPEN_MS` finds out when it is back. Its state is shared through Redis when
+ * Upstash is configured (see resilience/breakers.ts).
  * @module
  */
 import postgres from "postgres";
+import type { CircuitBreaker } from "../resilience/circuit_breaker.ts";
+import { sharedBreakers } from "../resilience/breakers.ts";
 
 /** Name of the secret holding the pooled database URL. */
 export const DB_URL_ENV = "COMPTOIR_DB_URL";
@@ -130,6 +139,11 @@ export function createDb({
     idle_timeout: idleTimeoutSeconds,
     connect_timeout: connectTimeoutSeconds,
     max_lifetime: 60 * 30,
+    // Seconds before reconnecting after a failed attempt. postgres.js's default (3^n / 100 s with n
+    // the failures in a row, shared by the pool, up to 20 s) would keep the pool away for up to
+    // 20 s after the database is back; the database breaker already spaces attempts while it is
+    // down (one probe per open period), so the client only needs a short pause.
+    backoff: (retries: number) => Math.min(0.05 * retries, 0.5),
     onnotice: () => {},
     // int8 as a JS number: ids and minor-unit amounts stay far below 2^53, and JSON has no bigint.
     types: {
@@ -166,4 +180,41 @@ export async function closeDb(): Promise<void> {
   const sql = shared;
   shared = undefined;
   await sql?.end({ timeout: 5 });
+}
+
+/** Name of the database's circuit breaker (logs, metrics, the shared store's key). */
+export const DATABASE_BREAKER = "database";
+
+/** Breaker tuning: failures in a row that open it, and how long it stays open before a probe. */
+export const DATABASE_BREAKER_DEFAULTS = { failureThreshold: 5, openMs: 10_000 } as const;
+
+/**
+ * The isolate's "database" breaker. Only failures that say the database is unreachable or
+ * unhealthy count (connection refused or closed, connect and call timeouts, SQLSTATE class 08,
+ * 57P01-03, 53300: see resilience/classify.ts); a constraint violation or a missing row does not.
+ * `COMPTOIR_DB_BREAKER_FAILURES` and `COMPTOIR_DB_BREAKER_OPEN_MS` override the defaults.
+ *
+ * @example
+ * ```ts
+ * const rows = await databaseBreaker().execute(() => getDb()`select 1`.execute());
+ * ```
+ */
+export function databaseBreaker(): CircuitBreaker {
+  return sharedBreakers().get(DATABASE_BREAKER, {
+    failureThreshold: positiveIntFromEnv(
+      "COMPTOIR_DB_BREAKER_FAILURES",
+      DATABASE_BREAKER_DEFAULTS.failureThreshold,
+    ),
+    openMs: positiveIntFromEnv("COMPTOIR_DB_BREAKER_OPEN_MS", DATABASE_BREAKER_DEFAULTS.openMs),
+  });
+}
+
+function positiveIntFromEnv(name: string, fallback: number): number {
+  const raw = Deno.env.get(name);
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${raw}`);
+  }
+  return value;
 }

@@ -2,9 +2,15 @@
  * Database errors at the HTTP edge: one mapping from SQLSTATE to problem+json, so a bad input that
  * reaches Postgres is a 4xx, an unavailable database a 503, and only the unexpected a 500.
  * Codes in class `CT` are raised by comptoir's own SQL functions (see their comments).
+ * Every call runs through the "database" circuit breaker: while it is open the answer is an
+ * immediate 503 `dependency-unavailable` with `Retry-After` and `retry_after_ms`.
  * @module
  */
 import { ProblemError, problems } from "../http/problem.ts";
+import { classify } from "../resilience/classify.ts";
+import { CircuitOpenError } from "../resilience/errors.ts";
+import { circuitOpenProblem } from "../resilience/problem.ts";
+import { databaseBreaker } from "./client.ts";
 
 /** Fields postgres.js puts on a server error. */
 interface PgError {
@@ -93,27 +99,31 @@ export function problemFromDbError(err: unknown): ProblemError | undefined {
   return undefined;
 }
 
-/** Whether `err` means the database could not be reached at all (no SQLSTATE). */
+/**
+ * Whether `err` means the database could not be reached at all (no SQLSTATE): postgres.js's own
+ * connection codes, and every socket failure the shared classification knows (`EPIPE` when a
+ * write meets a connection the server just closed, `ECONNREFUSED` while it is down...).
+ */
 export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
-  return typeof code === "string" &&
-    [
-      "ECONNREFUSED",
-      "ECONNRESET",
-      "ETIMEDOUT",
-      "CONNECT_TIMEOUT",
-      "CONNECTION_CLOSED",
-      "CONNECTION_ENDED",
-      "CONNECTION_DESTROYED",
-    ]
-      .includes(code);
+  return code === "CONNECTION_ENDED" || code === "CONNECTION_DESTROYED" ||
+    classify(err).kind === "network";
 }
 
-/** Runs a database call, turning expected failures into their problem responses. */
+/**
+ * Runs a database call through the database breaker, turning expected failures into their
+ * problem responses.
+ *
+ * @example
+ * ```ts
+ * const rows = await withDbErrors(() => getDb()`select id from public.categories`.execute());
+ * ```
+ */
 export async function withDbErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    return await databaseBreaker().execute(fn);
   } catch (err) {
+    if (err instanceof CircuitOpenError) throw circuitOpenProblem(err);
     const problem = problemFromDbError(err);
     if (problem) throw problem;
     if (isConnectionError(err)) {

@@ -1,8 +1,8 @@
 /**
  * Adaptive limits: a factor in [minFactor, 1] that multiplies every adaptive policy's limit. Load
- * signals (error rate, p95 latency, database saturation) fed in by the caller push it down
- * multiplicatively when one crosses its threshold, at most once per cooldown, and it climbs back
- * additively once all are healthy (AIMD, as TCP congestion control: quick to shed load, slow to
+ * signals (error rate, p95 latency, database saturation, open breakers) fed in by the caller push
+ * it down multiplicatively when one crosses its threshold, at most once per cooldown, and it climbs
+ * back additively once all are healthy (AIMD, as TCP congestion control: quick to shed load, slow to
  * invite it back). Every change is logged as one JSON line and kept in a short history.
  * @module
  */
@@ -16,6 +16,8 @@ export interface LoadSignals {
   p95LatencyMs?: number;
   /** Database saturation, 0..1 (e.g. active connections / max connections). */
   dbSaturation?: number;
+  /** Circuit breakers of dependencies that are open or half-open (e.g. the database's). */
+  openBreakers?: number;
 }
 
 /** Thresholds above which a signal counts as overload. */
@@ -23,6 +25,7 @@ export interface AdaptiveThresholds {
   errorRate: number;
   p95LatencyMs: number;
   dbSaturation: number;
+  openBreakers: number;
 }
 
 /** One change of the factor. */
@@ -61,6 +64,7 @@ export const DEFAULT_ADAPTIVE_THRESHOLDS: AdaptiveThresholds = {
   errorRate: 0.05,
   p95LatencyMs: 1500,
   dbSaturation: 0.85,
+  openBreakers: 0,
 };
 
 const HISTORY = 50;
@@ -166,7 +170,7 @@ export class AdaptiveLimit {
 
   #breaches(signals: LoadSignals): string[] {
     const out: string[] = [];
-    for (const key of ["errorRate", "p95LatencyMs", "dbSaturation"] as const) {
+    for (const key of ["errorRate", "p95LatencyMs", "dbSaturation", "openBreakers"] as const) {
       const value = signals[key];
       if (value !== undefined && value > this.#thresholds[key]) {
         out.push(`${key} ${value} > ${this.#thresholds[key]}`);

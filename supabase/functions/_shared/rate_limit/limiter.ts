@@ -52,7 +52,10 @@ export interface RateLimiterOptions {
   log?: (record: Record<string, unknown>) => void;
   /** Minimum time between two store-failure log lines, in ms. Default 10 s. */
   logIntervalMs?: number;
-  /** `Retry-After` for requests refused because the store is down, in ms. Default 5 s. */
+  /**
+   * `Retry-After` for requests refused because the store is down, in ms, unless the store error
+   * knows better (an open breaker's remaining time). Default 5 s.
+   */
   failClosedRetryMs?: number;
 }
 
@@ -165,7 +168,7 @@ export class RateLimiter {
         allowed: open,
         remaining: null,
         resetAt: null,
-        retryAfterMs: open ? undefined : this.#failClosedRetryMs,
+        retryAfterMs: open ? undefined : error.retryAfterMs ?? this.#failClosedRetryMs,
         error: error.message,
         at: this.#clock.now(),
       };

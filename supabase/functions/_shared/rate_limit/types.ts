@@ -76,16 +76,19 @@ export class RateLimitStoreError extends Error {
   readonly backend: string;
   /** `unavailable` (error) or `timeout`. */
   readonly reason: "unavailable" | "timeout";
+  /** When the store is known to be back at the earliest (e.g. its breaker's open time), in ms. */
+  readonly retryAfterMs?: number;
 
   constructor(
     backend: string,
     reason: "unavailable" | "timeout",
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; retryAfterMs?: number } = {},
   ) {
     const detail = options.cause instanceof Error ? `: ${options.cause.message}` : "";
-    super(`Rate limit store ${backend} ${reason}${detail}`, options);
+    super(`Rate limit store ${backend} ${reason}${detail}`, { cause: options.cause });
     this.name = "RateLimitStoreError";
     this.backend = backend;
     this.reason = reason;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }

@@ -32,12 +32,17 @@ export class BreakerRegistry {
     this.#overrides = overrides;
   }
 
-  /** The breaker of `dependency`, created on first use. */
-  get(dependency: string): CircuitBreaker {
+  /**
+   * The breaker of `dependency`, created on first use. `options` tune it at creation (the
+   * registry's per-dependency overrides still win); later calls return the same breaker whatever
+   * options they pass.
+   */
+  get(dependency: string, options: Partial<CircuitBreakerOptions> = {}): CircuitBreaker {
     let breaker = this.#breakers.get(dependency);
     if (!breaker) {
       breaker = new CircuitBreaker(dependency, {
         ...this.#defaults,
+        ...options,
         ...this.#overrides[dependency],
       });
       breaker.subscribe((event) => {

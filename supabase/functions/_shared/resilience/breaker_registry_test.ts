@@ -21,3 +21,14 @@ Deno.test("BreakerRegistry hands out one breaker per dependency with its overrid
   assert.deepEqual(events.map((e) => [e.breaker, e.to]), [["resend", "open"]]);
   assert.deepEqual(registry.list().map((b) => b.name), ["postgres", "resend"]);
 });
+
+Deno.test("BreakerRegistry.get() tunes a breaker at creation; overrides still win", () => {
+  const registry = new BreakerRegistry({ openMs: 30_000 }, { resend: { openMs: 1000 } });
+  const db = registry.get("database", { failureThreshold: 2, openMs: 5000 });
+  assert.equal(db.policy.failureThreshold, 2);
+  assert.equal(db.policy.openMs, 5000);
+  // Later callers get the same breaker whatever they pass.
+  assert.equal(registry.get("database", { openMs: 1 }), db);
+  assert.equal(registry.get("database").policy.openMs, 5000);
+  assert.equal(registry.get("resend", { openMs: 9000 }).policy.openMs, 1000);
+});

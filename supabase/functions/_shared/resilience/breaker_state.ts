@@ -165,9 +165,14 @@ export function admit(state: BreakerState, now: number, policy: BreakerPolicy): 
           next: { ...state, probesInFlight: inFlight + 1, probeStartedAt: now },
         };
       }
+      // The probe settles it: at once if it succeeds, with a new open period if it fails. So a
+      // caller is told that period, not the (much longer) time a lost probe holds its slot.
       return {
         verdict: "reject",
-        retryAfterMs: Math.max(1, policy.probeTimeoutMs - (now - started)),
+        retryAfterMs: Math.max(
+          1,
+          Math.min(policy.openMs, policy.probeTimeoutMs - (now - started)),
+        ),
         next: null,
       };
     }

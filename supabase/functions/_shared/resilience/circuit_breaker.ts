@@ -117,6 +117,25 @@ export class CircuitBreaker {
   }
 
   /**
+   * Milliseconds the breaker will go on refusing calls, 0 when it would admit one now (a probe
+   * included). Reads the shared state as `execute()` does, but takes no probe slot and records
+   * nothing: for callers that only need to know whether to try — e.g. a rate limiter whose store
+   * is the guarded database, whose own slow answers under load say nothing about the database
+   * being down.
+   *
+   * @example
+   * ```ts
+   * const waitMs = await breaker.refusalMs();
+   * if (waitMs > 0) throw new CircuitOpenError(breaker.name, waitMs);
+   * ```
+   */
+  async refusalMs(): Promise<number> {
+    await this.#load(false);
+    const admission = admit(this.#state, this.#clock.now(), this.policy);
+    return admission.verdict === "reject" ? admission.retryAfterMs : 0;
+  }
+
+  /**
    * Observes state changes (for metrics and logs); returns the unsubscribe function.
    *
    * @example

@@ -225,3 +225,40 @@ Deno.test("CircuitBreaker keeps working on local state when its store fails", as
   assert.equal(logs.length, 1);
   assert.equal(logs[0].msg, "circuit breaker store unavailable; using local state");
 });
+
+Deno.test("CircuitBreaker tells callers refused during a probe to retry after one open period", async () => {
+  const clock = new FakeClock();
+  const breaker = new CircuitBreaker("pay", {
+    failureThreshold: 1,
+    openMs: 2000,
+    probeTimeoutMs: 10_000,
+    clock,
+  });
+  await failTimes(breaker, 1);
+  await clock.advance(2000);
+  let release = () => {};
+  const probe = breaker.execute(() => new Promise<string>((r) => release = () => r("ok")));
+  await clock.advance(0);
+  await assert.rejects(
+    breaker.execute(ok),
+    (e) => e instanceof CircuitOpenError && e.retryAfterMs === 2000,
+  );
+  release();
+  assert.equal(await probe, "ok");
+  assert.equal(breaker.status, "closed");
+});
+
+Deno.test("CircuitBreaker.refusalMs() reports an open breaker without taking the probe", async () => {
+  const clock = new FakeClock();
+  const breaker = new CircuitBreaker("db", { failureThreshold: 1, openMs: 4000, clock });
+  assert.equal(await breaker.refusalMs(), 0);
+  await failTimes(breaker, 1);
+  await clock.advance(1000);
+  assert.equal(await breaker.refusalMs(), 3000);
+  await clock.advance(3000);
+  // A probe would be admitted now; asking takes nothing, so the next call is that probe.
+  assert.equal(await breaker.refusalMs(), 0);
+  assert.equal(breaker.status, "open");
+  assert.equal(await breaker.execute(ok), "ok");
+  assert.equal(breaker.status, "closed");
+});

@@ -1,0 +1,226 @@
+/**
+ * How the `api` function protects itself, in one place: the rate-limit policy of every route, the
+ * backend chosen by configuration (`COMPTOIR_RATE_LIMIT_BACKEND`: `postgres` by default, `upstash`,
+ * or `off`), whether client addresses come from forwarding headers (`COMPTOIR_TRUSTED_PROXY`),
+ * adaptive limits fed by the 5xx share and latency of the routes and by the database breaker, and
+ * one JSON log line at start saying all of that. Routes take their middleware from
+ * {@linkcode protect}; `COMPTOIR_RATE_LIMITS` changes a policy without a deploy (see
+ * `_shared/rate_limit/settings.ts`).
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import { DATABASE_BREAKER, databaseBreaker } from "../_shared/db/client.ts";
+import { AdaptiveLimit } from "../_shared/rate_limit/adaptive.ts";
+import { rateLimitBackendFor } from "../_shared/rate_limit/backend_from_settings.ts";
+import { RateLimiter } from "../_shared/rate_limit/limiter.ts";
+import { LoadMonitor } from "../_shared/rate_limit/load_monitor.ts";
+import { defineRateLimitPolicies } from "../_shared/rate_limit/policies.ts";
+import { limitRoute } from "../_shared/rate_limit/route_limit.ts";
+import {
+  RATE_LIMIT_ENV,
+  type RateLimitSettings,
+  rateLimitSettingsFromEnv,
+  withOverrides,
+} from "../_shared/rate_limit/settings.ts";
+import { sharedUpstash } from "../_shared/resilience/upstash_client.ts";
+import { sharedBreakers } from "../_shared/resilience/breakers.ts";
+import {
+  recordCircuitBreakerTransition,
+  recordRateLimitDecision,
+} from "../_shared/metrics/hooks.ts";
+
+/**
+ * The api's rate-limit policies. Limits are per identity; adaptive ones shrink under load (see
+ * docs/reference/resilience.md).
+ */
+export const API_RATE_LIMITS = defineRateLimitPolicies({
+  /** Catalogue browsing and search, per client address: generous, a shopper clicks a lot. */
+  catalog: {
+    algorithm: "sliding_window",
+    limit: 600,
+    windowMs: 60_000,
+    identity: "ip",
+    failMode: "open",
+  },
+  /** Live stock lookups (storefronts poll them), per client address. */
+  inventory: {
+    algorithm: "sliding_window",
+    limit: 300,
+    windowMs: 60_000,
+    identity: "ip",
+    failMode: "open",
+  },
+  /**
+   * Order placement, per user: a burst of 30 (a busy shopper, a retrying client), then one every
+   * 30 s. Fails closed: card testing and stock hoarding go through here, and a moment of 503 is
+   * better than not counting.
+   */
+  orders_create: {
+    algorithm: "token_bucket",
+    limit: 30,
+    refill: 1,
+    windowMs: 30_000,
+    identity: "user",
+    failMode: "closed",
+  },
+  /** A customer's own orders, per user. */
+  orders_read: {
+    algorithm: "sliding_window",
+    limit: 300,
+    windowMs: 60_000,
+    identity: "user",
+    failMode: "open",
+  },
+  /** Sales dashboard, per admin: each call aggregates weeks of sales. */
+  dashboard: {
+    algorithm: "sliding_window",
+    limit: 60,
+    windowMs: 60_000,
+    identity: "user",
+    failMode: "open",
+  },
+});
+
+/** Name of an api policy. */
+export type ApiPolicyName = keyof typeof API_RATE_LIMITS;
+
+/** The policy of every api route (`METHOD /path` as declared in app.ts, for every version). */
+export const API_ROUTE_LIMITS = {
+  "GET /products": "catalog",
+  "GET /products/:id": "catalog",
+  "GET /categories": "catalog",
+  "GET /categories/:id/products": "catalog",
+  "GET /inventory": "inventory",
+  "POST /orders": "orders_create",
+  "GET /orders": "orders_read",
+  "GET /orders/:id": "orders_read",
+  "GET /dashboard/sales": "dashboard",
+  "GET /dashboard/top-products": "dashboard",
+} as const satisfies Record<string, ApiPolicyName>;
+
+/** A rate-limited api route. */
+export type ApiRoute = keyof typeof API_ROUTE_LIMITS;
+
+/** The api's protection as configured. */
+export interface ApiProtection {
+  /** The middleware of `route` (none when rate limiting is off). */
+  middleware(route: ApiRoute): MiddlewareHandler[];
+  /** The adaptive factor and its recent changes. */
+  readonly adaptive: AdaptiveLimit;
+  /** The limiter, `null` when rate limiting is off. */
+  readonly limiter: RateLimiter | null;
+  /** What is in force, as logged at start. */
+  readonly summary: Record<string, unknown>;
+}
+
+/**
+ * Builds the protection for `settings`; throws on an override naming an unknown policy or
+ * breaking a policy's rules.
+ *
+ * @example
+ * ```ts
+ * const protection = createApiProtection(rateLimitSettingsFromEnv());
+ * console.info(JSON.stringify(protection.summary));
+ * ```
+ */
+export function createApiProtection(settings: RateLimitSettings): ApiProtection {
+  const policies = withOverrides(API_RATE_LIMITS, settings.overrides);
+  const { backend, store } = rateLimitBackendFor(settings.backend);
+  const breaker = databaseBreaker();
+  const adaptive = new AdaptiveLimit({ name: "api" });
+  const limiter = backend
+    ? new RateLimiter({ backend, adaptive: settings.adaptive ? adaptive : undefined })
+    : null;
+  // Decisions and breaker transitions feed the metrics (comptoir_rate_limit_decisions_total,
+  // comptoir_circuit_breaker_*).
+  limiter?.subscribe(recordRateLimitDecision);
+  sharedBreakers().subscribe(recordCircuitBreakerTransition);
+  const monitor = limiter && settings.adaptive
+    ? new LoadMonitor({ adaptive, openBreakers: () => breaker.status === "closed" ? 0 : 1 })
+    : undefined;
+  const chains = new Map<ApiRoute, MiddlewareHandler[]>();
+  for (const [route, name] of Object.entries(API_ROUTE_LIMITS) as [ApiRoute, ApiPolicyName][]) {
+    chains.set(
+      route,
+      limiter
+        ? limitRoute({
+          policy: policies[name],
+          limiter,
+          trustedProxies: settings.trustedProxies,
+          monitor,
+        })
+        : [],
+    );
+  }
+
+  const warnings: string[] = [];
+  const ipPolicies = Object.values(policies).filter((p) => p.identity === "ip");
+  if (limiter && settings.trustedProxies === 0 && ipPolicies.length > 0) {
+    warnings.push(
+      `${RATE_LIMIT_ENV.trustedProxy} is not set: X-Forwarded-For is ignored and the function ` +
+        `cannot see client addresses, so ${
+          ipPolicies.map((p) => p.name).join(", ")
+        } count every anonymous client together; set it to the number of proxies in front of ` +
+        `the function`,
+    );
+  }
+  const summary = {
+    level: warnings.length > 0 ? "warn" : "info",
+    msg: "api protection in force",
+    rate_limit: {
+      backend: settings.backend,
+      store,
+      adaptive: limiter !== null && settings.adaptive,
+      trusted_proxies: settings.trustedProxies,
+      client_address: settings.trustedProxies > 0
+        ? `X-Forwarded-For, entry appended by the outermost of ${settings.trustedProxies} ` +
+          `trusted prox${settings.trustedProxies === 1 ? "y" : "ies"}`
+        : "not from forwarding headers",
+      overridden: Object.keys(settings.overrides),
+    },
+    policies: limiter
+      ? Object.values(policies).map((p) => ({
+        name: p.name,
+        algorithm: p.algorithm,
+        limit: p.limit,
+        ...(p.refill === undefined ? {} : { refill: p.refill }),
+        window_ms: p.windowMs,
+        identity: p.identity,
+        fail: p.failMode,
+        adaptive: p.adaptive !== false && settings.adaptive,
+        routes: Object.entries(API_ROUTE_LIMITS).filter(([, n]) => n === p.name).map(([r]) => r),
+      }))
+      : [],
+    breaker: {
+      name: DATABASE_BREAKER,
+      store: sharedUpstash() ? "upstash" : "memory",
+      failure_threshold: breaker.policy.failureThreshold,
+      open_ms: breaker.policy.openMs,
+    },
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+
+  return {
+    middleware: (route) => chains.get(route) ?? [],
+    adaptive,
+    limiter,
+    summary,
+  };
+}
+
+const protection = createApiProtection(rateLimitSettingsFromEnv());
+(protection.summary.level === "warn" ? console.warn : console.info)(
+  JSON.stringify(protection.summary),
+);
+
+/**
+ * The middleware of an api route: its rate limit and the load monitor.
+ *
+ * @example
+ * ```ts
+ * api.route({ method: "get", path: "/products", ..., middleware: protect("GET /products") });
+ * ```
+ */
+export function protect(route: ApiRoute): MiddlewareHandler[] {
+  return protection.middleware(route);
+}

@@ -1,0 +1,73 @@
+/**
+ * The api's protection table against the routes the api really registers, and what
+ * createApiProtection() builds for a configuration (no database or Redis is contacted).
+ */
+import assert from "node:assert/strict";
+import { api } from "../../supabase/functions/api/app.ts";
+import {
+  API_RATE_LIMITS,
+  API_ROUTE_LIMITS,
+  createApiProtection,
+} from "../../supabase/functions/api/protection.ts";
+import { rateLimitSettingsFromEnv } from "../../supabase/functions/_shared/rate_limit/settings.ts";
+
+const settings = (vars: Record<string, string> = {}) =>
+  rateLimitSettingsFromEnv(new Map(Object.entries(vars)));
+
+Deno.test("every api route has exactly one rate-limit policy, and every entry is a route", () => {
+  const registered = new Set(
+    api.list().map((line) => line.replace(/^(\w+) \/api\/v\d+/, "$1 ")),
+  );
+  assert.deepEqual([...registered].sort(), Object.keys(API_ROUTE_LIMITS).sort());
+  for (const policy of Object.values(API_ROUTE_LIMITS)) assert.ok(policy in API_RATE_LIMITS);
+});
+
+Deno.test("order creation fails closed per user; browsing fails open per address", () => {
+  assert.equal(API_RATE_LIMITS.orders_create.failMode, "closed");
+  assert.equal(API_RATE_LIMITS.orders_create.identity, "user");
+  for (const name of ["catalog", "inventory"] as const) {
+    assert.equal(API_RATE_LIMITS[name].identity, "ip");
+    assert.equal(API_RATE_LIMITS[name].failMode, "open");
+  }
+  assert.equal(API_RATE_LIMITS.dashboard.identity, "user");
+});
+
+Deno.test("createApiProtection() gives each route its chain and summarises what is in force", () => {
+  const protection = createApiProtection(settings({
+    COMPTOIR_TRUSTED_PROXY: "1",
+    COMPTOIR_RATE_LIMITS: '{"catalog": {"limit": 7}}',
+  }));
+  // The limiter, then the load monitor.
+  assert.equal(protection.middleware("GET /products").length, 2);
+  assert.equal(protection.middleware("GET /products"), protection.middleware("GET /products"));
+  const summary = protection.summary as {
+    level: string;
+    rate_limit: Record<string, unknown>;
+    policies: Array<Record<string, unknown>>;
+  };
+  assert.equal(summary.level, "info");
+  assert.equal(summary.rate_limit.backend, "postgres");
+  assert.equal(summary.rate_limit.trusted_proxies, 1);
+  assert.deepEqual(summary.rate_limit.overridden, ["catalog"]);
+  assert.equal(summary.policies.find((p) => p.name === "catalog")!.limit, 7);
+  assert.deepEqual(summary.policies.find((p) => p.name === "orders_create")!.routes, [
+    "POST /orders",
+  ]);
+  assert.doesNotThrow(() => JSON.parse(JSON.stringify(summary)));
+});
+
+Deno.test("createApiProtection() with the backend off adds nothing to the routes", () => {
+  const protection = createApiProtection(settings({ COMPTOIR_RATE_LIMIT_BACKEND: "off" }));
+  for (const route of Object.keys(API_ROUTE_LIMITS) as (keyof typeof API_ROUTE_LIMITS)[]) {
+    assert.deepEqual(protection.middleware(route), []);
+  }
+  assert.equal(protection.limiter, null);
+  assert.equal((protection.summary.rate_limit as Record<string, unknown>).adaptive, false);
+});
+
+Deno.test("createApiProtection() refuses an override of a policy the api does not have", () => {
+  assert.throws(
+    () => createApiProtection(settings({ COMPTOIR_RATE_LIMITS: '{"checkout": {"limit": 1}}' })),
+    /unknown policy checkout \(known: catalog, inventory, orders_create, orders_read, dashboard\)/,
+  );
+});
