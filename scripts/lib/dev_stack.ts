@@ -7,11 +7,12 @@
 import { parseEnv } from "node:util";
 import type { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { closeDb } from "../../supabase/functions/_shared/db/client.ts";
+import { closeDb, getDb } from "../../supabase/functions/_shared/db/client.ts";
 import { type Gateway, startGateway } from "./gateway.ts";
 import { localApiKeys, localJwtSecret } from "./local_keys.ts";
 import { applyCompatTo, migrate } from "./migrate.ts";
 import { openPGlite } from "./pglite.ts";
+import { loadJobs, type Scheduler, startScheduler } from "./scheduler.ts";
 import { hasShopData, seedDatabase, seedPlan } from "./seed.ts";
 import { pgliteRunner, postgresRunner, type SqlRunner } from "./sql_runner.ts";
 
@@ -29,6 +30,8 @@ export interface DevStackOptions {
   log?: (line: string) => void;
   /** Write one access-log line per request. */
   accessLog?: boolean;
+  /** Run private.scheduled_jobs here where pg_cron does not (default true). */
+  scheduler?: boolean;
 }
 
 /** A running local backend. */
@@ -40,6 +43,8 @@ export interface DevStack {
   anonKey: string;
   serviceRoleKey: string;
   jwtSecret: string;
+  /** The scheduler running the cron job definitions, when pg_cron does not run them. */
+  scheduler?: Scheduler;
   stop(): Promise<void>;
 }
 
@@ -56,8 +61,15 @@ const ENV_FILE = new URL("../../supabase/functions/.env", import.meta.url);
  * ```
  */
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
-  const { dbUrl, port = 54321, scale = 2, pgliteDataDir, log = () => {}, accessLog = true } =
-    options;
+  const {
+    dbUrl,
+    port = 54321,
+    scale = 2,
+    pgliteDataDir,
+    log = () => {},
+    accessLog = true,
+    scheduler: wantScheduler = true,
+  } = options;
   await loadEnvFile();
   const jwtSecret = localJwtSecret();
   const keys = await localApiKeys(jwtSecret);
@@ -80,6 +92,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     Deno.env.set("COMPTOIR_DB_POOL_MAX", "1");
   }
 
+  let cronRunsJobs: boolean;
   try {
     await applyCompatTo(runner);
     const applied = await migrate(runner);
@@ -93,6 +106,10 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
           `${((performance.now() - started) / 1000).toFixed(1)} s`,
       );
     }
+    const [cron] = await runner.query<{ enabled: boolean }>(
+      "select private.pg_cron_enabled() as enabled",
+    );
+    cronRunsJobs = cron.enabled;
   } finally {
     if (dbUrl) await runner.close();
   }
@@ -106,6 +123,29 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const gateway = await startGateway({ port, jwtSecret, accessLog });
   Deno.env.set("SUPABASE_URL", gateway.url);
 
+  // Where pg_cron does not run the jobs (PGlite, a database other than cron.database_name), the
+  // same rows of private.scheduled_jobs run here, through the functions' own connection pool so
+  // they queue behind requests on PGlite's single connection instead of interleaving with them.
+  let scheduler: Scheduler | undefined;
+  if (wantScheduler && !cronRunsJobs) {
+    const sql = getDb();
+    const jobs = await loadJobs((text) => sql.unsafe(text) as Promise<Record<string, unknown>[]>);
+    scheduler = startScheduler(async (text) => {
+      await sql.unsafe(text);
+    }, jobs, {
+      onError: (job, error) =>
+        console.error(JSON.stringify({
+          level: "error",
+          msg: "scheduled job failed",
+          job: job.name,
+          error: error instanceof Error ? error.message : String(error),
+        })),
+    });
+    log(`scheduler: ${jobs.length} job(s) from private.scheduled_jobs (pg_cron does not run here)`);
+  } else if (cronRunsJobs) {
+    log("scheduler: pg_cron runs private.scheduled_jobs in this database");
+  }
+
   return {
     mode: dbUrl ? "postgres" : "pglite",
     gateway,
@@ -113,7 +153,9 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     anonKey: keys.anon,
     serviceRoleKey: keys.serviceRole,
     jwtSecret,
+    scheduler,
     stop: async () => {
+      await scheduler?.stop();
       await gateway.shutdown();
       await closeDb();
       await socket?.stop();
