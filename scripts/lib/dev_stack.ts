@@ -130,17 +130,21 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   if (wantScheduler && !cronRunsJobs) {
     const sql = getDb();
     const jobs = await loadJobs((text) => sql.unsafe(text) as Promise<Record<string, unknown>[]>);
-    scheduler = startScheduler(async (text) => {
-      await sql.unsafe(text);
-    }, jobs, {
-      onError: (job, error) =>
-        console.error(JSON.stringify({
-          level: "error",
-          msg: "scheduled job failed",
-          job: job.name,
-          error: error instanceof Error ? error.message : String(error),
-        })),
-    });
+    scheduler = startScheduler(
+      async (text) => {
+        await sql.unsafe(text);
+      },
+      jobs,
+      {
+        onError: (job, error) =>
+          console.error(JSON.stringify({
+            level: "error",
+            msg: "scheduled job failed",
+            job: job.name,
+            error: error instanceof Error ? error.message : String(error),
+          })),
+      },
+    );
     log(`scheduler: ${jobs.length} job(s) from private.scheduled_jobs (pg_cron does not run here)`);
   } else if (cronRunsJobs) {
     log("scheduler: pg_cron runs private.scheduled_jobs in this database");

@@ -36,8 +36,7 @@ function defaultVerifier(): Verifier {
   const secret = Deno.env.get("COMPTOIR_JWT_SECRET");
   if (secret) {
     const key = new TextEncoder().encode(secret);
-    return async (token) =>
-      (await jwtVerify(token, key, { algorithms: ["HS256"] })).payload;
+    return async (token) => (await jwtVerify(token, key, { algorithms: ["HS256"] })).payload;
   }
   const base = Deno.env.get("SUPABASE_URL");
   if (!base) {
