@@ -96,7 +96,7 @@ end
   });
   const operations: Record<string, string> = {
     "ceiling: select 1 (health)": lua(`function pick() return "/functions/v1/health" end`),
-    "product search": lua(`${list("words", words)}
+    "product search": lua(`${list("words", words.map(encodeURIComponent))}
 local sorts = {"relevance", "price", "-price", "name"}
 function pick()
   return "/functions/v1/api/v2/products?q=" .. words[math.random(#words)] .. "&sort=" .. sorts[math.random(#sorts)] .. "&limit=20"
@@ -132,11 +132,11 @@ function pick() return "/functions/v1/api/v2/inventory?product_ids=" .. pages[ma
           headers,
           requestScript: script,
         });
-        if (r.errors > 0) throw new StackError(`${name}: ${r.errors} errors (non-2xx or socket)`);
         results.set(name, [...results.get(name) ?? [], r]);
         console.log(
           `round ${round} ${name.padEnd(28)} ${r.requestsPerSecond.toFixed(0).padStart(7)} req/s ` +
-            `p50 ${r.p50Ms.toFixed(2)} p95 ${r.p95Ms.toFixed(2)} p99 ${r.p99Ms.toFixed(2)} ms`,
+            `p50 ${r.p50Ms.toFixed(2)} p95 ${r.p95Ms.toFixed(2)} p99 ${r.p99Ms.toFixed(2)} ms` +
+            (r.errors > 0 ? ` (${r.errors} non-2xx or socket errors)` : ""),
         );
       }
     }
@@ -170,8 +170,8 @@ medians over rounds. Every request draws its parameters from lists read from the
 product ids). Load generator, gateway and Postgres share the same ${navigator.hardwareConcurrency} cores.
 Calls use the service-role key (order details of any order, the admin dashboard).
 
-| operation | req/s | of ceiling | p50 ms | p95 ms | p99 ms |
-| --- | ---: | ---: | ---: | ---: | ---: |
+| operation | req/s | of ceiling | p50 ms | p95 ms | p99 ms | errors / requests |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
 ${rows.join("\n")}
 `;
   await Deno.writeTextFile(`${ROOT}docs/benchmarks/api.md`, report);
