@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { runMain, StackError } from "../lib/command.ts";
-import { freePort } from "../lib/dev_stack.ts";
+import { startDevServer } from "../lib/dev_server_process.ts";
 import { localApiKeys, localJwtSecret } from "../lib/local_keys.ts";
 import { devCluster } from "../lib/pg_cluster.ts";
 import { wrk, type WrkResult } from "../lib/wrk.ts";
@@ -49,38 +49,14 @@ await runMain(async () => {
     select id from public.products where active order by id`).map((r) => Number(r.id));
   await sql.end();
 
-  const port = freePort();
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "scripts/dev.ts",
-      "--db-url",
-      dbUrl,
-      "--port",
-      String(port),
-      "--scale",
-      "0",
-      "--quiet",
-    ],
-    cwd: ROOT,
+  const server = await startDevServer({
+    dbUrl,
+    quiet: true,
     env: { COMPTOIR_DB_POOL_MAX: values.pool!, COMPTOIR_RATE_LIMIT_BACKEND: "off" },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let banner = "";
-  while (!banner.includes("comptoir is running")) {
-    const { value, done } = await reader.read();
-    if (done) throw new StackError(`dev server exited:\n${banner}`);
-    banner += value;
-  }
-  (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })();
+  });
 
   const { serviceRole } = await localApiKeys(localJwtSecret());
-  const base = `http://127.0.0.1:${port}/functions/v1`;
+  const base = `${server.url}/functions/v1`;
   const lua = (paths: string) => `
 math.randomseed(20261126)
 ${paths}
@@ -141,8 +117,7 @@ function pick() return "/functions/v1/api/v2/inventory?product_ids=" .. pages[ma
       }
     }
   } finally {
-    server.kill();
-    await server.status;
+    await server.stop();
   }
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

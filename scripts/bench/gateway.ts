@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { runMain, StackError } from "../lib/command.ts";
 import { freePort } from "../lib/dev_stack.ts";
+import { startDevServer } from "../lib/dev_server_process.ts";
 import { devCluster } from "../lib/pg_cluster.ts";
 import { wrk, type WrkResult } from "../lib/wrk.ts";
 
@@ -35,28 +36,16 @@ await runMain(async () => {
     { COMPTOIR_DB_URL: dbUrl, COMPTOIR_DB_POOL_MAX: "10" },
     "bare health on",
   );
-  const gatewayPort = freePort();
-  const gateway = await spawnUntil(
-    [
-      "run",
-      "-A",
-      "scripts/dev.ts",
-      "--db-url",
-      dbUrl,
-      "--port",
-      String(gatewayPort),
-      "--scale",
-      "0",
-      "--quiet",
-    ],
-    { COMPTOIR_DB_POOL_MAX: "10" },
-    "comptoir is running",
-  );
+  const gateway = await startDevServer({
+    dbUrl,
+    quiet: true,
+    env: { COMPTOIR_DB_POOL_MAX: "10" },
+  });
   const targets = {
     "readiness, bare Deno.serve": `http://127.0.0.1:${barePort}/health`,
-    "readiness, through gateway": `http://127.0.0.1:${gatewayPort}/functions/v1/health`,
+    "readiness, through gateway": `${gateway.url}/functions/v1/health`,
     "liveness, bare Deno.serve": `http://127.0.0.1:${barePort}/health/live`,
-    "liveness, through gateway": `http://127.0.0.1:${gatewayPort}/functions/v1/health/live`,
+    "liveness, through gateway": `${gateway.url}/functions/v1/health/live`,
   };
   const results = new Map<string, WrkResult[]>();
   try {
@@ -78,7 +67,7 @@ await runMain(async () => {
     }
   } finally {
     bare.kill();
-    gateway.kill();
+    await gateway.stop();
   }
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

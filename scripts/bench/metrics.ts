@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { runMain, StackError } from "../lib/command.ts";
-import { freePort } from "../lib/dev_stack.ts";
+import { startDevServer } from "../lib/dev_server_process.ts";
 import { localApiKeys, localJwtSecret } from "../lib/local_keys.ts";
 import { devCluster } from "../lib/pg_cluster.ts";
 import { wrk, type WrkResult } from "../lib/wrk.ts";
@@ -106,8 +106,7 @@ await runMain(async () => {
     inProcess = await measureInProcess(dbUrl);
     scrape = await measureScrapes(dbUrl, servers.on.url, seriesCount, scrapes);
   } finally {
-    for (const server of Object.values(servers)) server.child.kill();
-    await Promise.allSettled(Object.values(servers).map((server) => server.child.status));
+    await Promise.allSettled(Object.values(servers).map((server) => server.stop()));
   }
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -316,41 +315,16 @@ function percentile(xs: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
 }
 
-async function startServer(dbUrl: string, env: Record<string, string>) {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "scripts/dev.ts",
-      "--db-url",
-      dbUrl,
-      "--port",
-      String(port),
-      "--scale",
-      "0",
-      "--quiet",
-    ],
-    cwd: ROOT,
-    // Rate limiting off: wrk is one client address, and what is measured is the metrics' cost.
+function startServer(dbUrl: string, env: Record<string, string>) {
+  // Rate limiting off: wrk is one client address, and what is measured is the metrics' cost.
+  return startDevServer({
+    dbUrl,
+    quiet: true,
     env: {
       COMPTOIR_DB_POOL_MAX: "10",
       COMPTOIR_METRICS_TOKEN: TOKEN,
       COMPTOIR_RATE_LIMIT_BACKEND: "off",
       ...env,
     },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("comptoir is running")) {
-    const { value, done } = await reader.read();
-    if (done) throw new StackError(`dev server exited before it was ready:\n${text}`);
-    text += value;
-  }
-  (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })();
-  return { url: `http://127.0.0.1:${port}`, child };
+  });
 }

@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { runMain, StackError } from "../lib/command.ts";
 import { freePort } from "../lib/dev_stack.ts";
+import { type DevServer, startDevServer } from "../lib/dev_server_process.ts";
 import { localApiKeys, localJwtSecret } from "../lib/local_keys.ts";
 import { devCluster } from "../lib/pg_cluster.ts";
 import { type LocalRedis, startLocalRedis } from "../lib/redis.ts";
@@ -73,7 +74,7 @@ await runMain(async () => {
   await sql.end();
 
   const redis = await startLocalRedis({ redisPort: freePort(), proxyPort: freePort() });
-  const servers = new Map<Target, Deno.ChildProcess>();
+  const servers = new Map<Target, DevServer>();
   const results = new Map<string, WrkResult[]>();
   let limiter: Record<Backend, Percentiles>;
   try {
@@ -92,9 +93,9 @@ await runMain(async () => {
         env.UPSTASH_REDIS_REST_URL = redis.url;
         env.UPSTASH_REDIS_REST_TOKEN = redis.token;
       }
-      const { url, child } = await startServer(dbUrl, env);
-      servers.set(target, child);
-      urls.set(target, url);
+      const server = await startServer(dbUrl, env);
+      servers.set(target, server);
+      urls.set(target, server.url);
     }
     const script = requestScript((await localApiKeys(localJwtSecret())).anon);
     const path = `/functions/v1/api/v1/products/${product.id}`;
@@ -125,10 +126,7 @@ await runMain(async () => {
       }
     }
   } finally {
-    for (const child of servers.values()) {
-      child.kill("SIGTERM");
-      await child.status;
-    }
+    for (const server of servers.values()) await server.stop();
     await redis.stop();
   }
 
@@ -154,44 +152,8 @@ end`;
 }
 
 /** Starts `scripts/dev.ts` on a free port with `env` and waits until it serves. */
-async function startServer(dbUrl: string, env: Record<string, string>) {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "scripts/dev.ts",
-      "--db-url",
-      dbUrl,
-      "--port",
-      String(port),
-      "--scale",
-      "0",
-      "--quiet",
-    ],
-    cwd: ROOT,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
-  };
-  // Keeps draining for the server's whole life so it never blocks on a full pipe.
-  const draining = Promise.all([drain(child.stdout), drain(child.stderr)]);
-  let exited = false;
-  child.status.then(() => exited = true);
-  const deadline = Date.now() + 60_000;
-  while (!text.includes("comptoir is running")) {
-    if (exited || Date.now() > deadline) {
-      if (!exited) child.kill("SIGKILL");
-      await draining;
-      throw new StackError(`dev server did not start:\n${text}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { url: `http://127.0.0.1:${port}`, child };
+function startServer(dbUrl: string, env: Record<string, string>) {
+  return startDevServer({ dbUrl, env, quiet: true });
 }
 
 interface Percentiles {
