@@ -74,7 +74,8 @@ export const dashboardQuery = z.object({
 
 export const topProductsQuery = z.object({
   days: queryInt({ min: 1, max: 365 }).default(30),
-  limit: queryInt({ min: 1, max: 50 }).default(10),
+  // public.sales_dashboard ranks the 10 best sellers; a larger limit could not be honoured.
+  limit: queryInt({ min: 1, max: 10 }).default(10),
 }).strict();
 
 const orderLine = z.object({
