@@ -17,7 +17,8 @@ import { postgresRunner } from "./lib/sql_runner.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const DENO = Deno.execPath();
 const SUPABASE_CLI = ["-y", "supabase@2.117.0"];
-const TEST_PG_PORT = 54332;
+/** Port of the throwaway cluster; COMPTOIR_TEST_PG_PORT moves it (two checkouts at once). */
+const TEST_PG_PORT = Number(Deno.env.get("COMPTOIR_TEST_PG_PORT") ?? 54332);
 
 interface SuiteResult {
   name: string;

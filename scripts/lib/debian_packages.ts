@@ -10,6 +10,8 @@ export const POSTGRES_PACKAGES = [
   "postgresql-15",
   "postgresql-15-cron",
   "postgresql-15-pgtap",
+  // pg_prove: only a Recommends of postgresql-15-pgtap, which --no-install-recommends skips.
+  "libtap-parser-sourcehandler-pgtap-perl",
   "postgresql-15-plpgsql-check",
 ];
 
