@@ -1,14 +1,16 @@
 /**
  * `deno task test` (the README's test command): installs what the suite needs (Debian packages when
- * run as root), starts a throwaway PostgreSQL 15 cluster with pg_cron and pg_stat_statements, applies
+ * run as root), checks that every program of `lib/executables.ts` is there (one message naming each
+ * missing one and its package, before anything starts), starts a throwaway PostgreSQL 15 cluster with pg_cron and pg_stat_statements, applies
  * the migrations with this project's runner and with the real Supabase CLI, lints them with
  * `supabase db lint`, seeds demo data, then runs formatting/lint/type checks, pgTAP (pg_prove) and
  * every Deno test, stops what it started, and prints `N passed, N failed` across all of them.
  * @module
  */
 import { parseArgs } from "node:util";
-import { runMain, StackError } from "./lib/command.ts";
+import { notInstalled, requireExecutables, runMain, StackError } from "./lib/command.ts";
 import { ensurePackages, TEST_PACKAGES } from "./lib/debian_packages.ts";
+import { EXECUTABLES, SUPABASE_CLI as CLI } from "./lib/executables.ts";
 import { clusterDataDir, PgCluster } from "./lib/pg_cluster.ts";
 import { applyCompat, migrateUrl } from "./lib/migrate.ts";
 import { seedDatabase, seedPlan } from "./lib/seed.ts";
@@ -16,7 +18,7 @@ import { postgresRunner } from "./lib/sql_runner.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DENO = Deno.execPath();
-const SUPABASE_CLI = ["-y", "supabase@2.117.0"];
+const SUPABASE_CLI = ["-y", `${CLI.package}@${CLI.version}`];
 /** Port of the throwaway cluster; COMPTOIR_TEST_PG_PORT moves it (two checkouts at once). */
 const TEST_PG_PORT = Number(Deno.env.get("COMPTOIR_TEST_PG_PORT") ?? 54332);
 
@@ -37,6 +39,8 @@ await runMain(async () => {
   });
   const results: SuiteResult[] = [];
   await ensurePackages(TEST_PACKAGES, { install: true });
+  // Every program of the manifest, before anything starts: one message naming what is missing.
+  requireExecutables(EXECUTABLES);
 
   const cluster = new PgCluster({ dataDir: clusterDataDir("test-postgres"), port: TEST_PG_PORT });
   await cluster.destroy();
@@ -76,13 +80,14 @@ await runMain(async () => {
 
 /** Streams a command's output and returns its exit code and text. */
 async function stream(cmd: string, args: string[], env: Record<string, string> = {}) {
-  const child = new Deno.Command(cmd, {
-    args,
-    cwd: ROOT,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(cmd, { args, cwd: ROOT, env, stdout: "piped", stderr: "piped" })
+      .spawn();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw notInstalled(cmd);
+    throw err;
+  }
   let text = "";
   const pump = async (readable: ReadableStream<Uint8Array>, sink: typeof Deno.stdout) => {
     const decoder = new TextDecoder();

@@ -161,7 +161,6 @@ export async function startAlertmanager(
         "--cluster.listen-address=",
       ],
       `${dir}/alertmanager.log`,
-      "apt-get install -y prometheus-alertmanager",
     );
     try {
       await waitReady(

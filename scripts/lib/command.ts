@@ -1,9 +1,16 @@
 /**
  * Running the local stack's programs (initdb, pg_ctl, psql, apt-get, ...): one place that knows how
  * to drop root to the `postgres` OS user (Postgres refuses to run as root) and how to report a missing
- * program as one clear sentence instead of a stack trace.
+ * program as one clear sentence, naming the package that provides it, instead of a stack trace.
  * @module
  */
+import {
+  describeMissing,
+  type Executable,
+  executable,
+  missingExecutables,
+  type ResolveOptions,
+} from "./executables.ts";
 
 /** A failure of the local stack that is reported to the user as one line, without a stack trace. */
 export class StackError extends Error {
@@ -68,9 +75,7 @@ export async function run(program: string, args: string[], options: RunOptions =
       stderr: "piped",
     }).spawn();
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new StackError(`${cmd} is not installed or not on PATH`);
-    }
+    if (err instanceof Deno.errors.NotFound) throw notInstalled(cmd);
     throw err;
   }
   if (stdin !== undefined) {
@@ -89,6 +94,39 @@ export async function run(program: string, args: string[], options: RunOptions =
     throw new StackError(`${program} ${args[0] ?? ""} failed (exit ${result.code}): ${tail}`);
   }
   return result;
+}
+
+/**
+ * The StackError for a program that could not be spawned: names its package when the manifest
+ * knows it.
+ *
+ * @example
+ * ```ts
+ * throw notInstalled("pg_prove");
+ * ```
+ */
+export function notInstalled(program: string): StackError {
+  const known = executable(program);
+  return new StackError(
+    known ? describeMissing([known]) : `${program} is not installed or not on PATH`,
+  );
+}
+
+/**
+ * Throws one StackError naming every program of `executables` that is not installed, with the
+ * package that provides each.
+ *
+ * @example
+ * ```ts
+ * requireExecutables(EXECUTABLES);
+ * ```
+ */
+export function requireExecutables(
+  executables: readonly Executable[],
+  options: ResolveOptions = {},
+): void {
+  const missing = missingExecutables(executables, options);
+  if (missing.length > 0) throw new StackError(describeMissing(missing));
 }
 
 /** Whether a file or folder exists. */

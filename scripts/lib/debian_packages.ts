@@ -1,30 +1,32 @@
 /**
- * Debian packages the local stack needs: checked with dpkg, installed with apt-get when allowed
- * (root, and the caller asked for it), otherwise reported in one message that names them.
+ * Debian packages the local stack needs, derived from the program manifest in `executables.ts`:
+ * checked with dpkg, installed with apt-get when allowed (root, and the caller asked for it),
+ * otherwise reported in one message that names them.
  * @module
  */
 import { isRoot, run, StackError } from "./command.ts";
+import {
+  EXECUTABLES,
+  installableDebianPackages,
+  POSTGRES_EXTENSION_PACKAGES,
+} from "./executables.ts";
 
-/** Packages for the local Postgres cluster and its tests. */
-export const POSTGRES_PACKAGES = [
-  "postgresql-15",
-  "postgresql-15-cron",
-  "postgresql-15-pgtap",
-  // pg_prove: only a Recommends of postgresql-15-pgtap, which --no-install-recommends skips.
-  "libtap-parser-sourcehandler-pgtap-perl",
-  "postgresql-15-plpgsql-check",
+/** Packages for the local Postgres cluster and its tests (pgTAP's pg_prove included). */
+export const POSTGRES_PACKAGES: readonly string[] = [
+  ...installableDebianPackages(EXECUTABLES.filter((e) => e.part === "postgres")),
+  ...POSTGRES_EXTENSION_PACKAGES,
 ];
 
-/** Packages for the whole test suite. */
-export const TEST_PACKAGES = [
-  ...POSTGRES_PACKAGES,
-  "redis-server",
-  "prometheus",
-  "prometheus-alertmanager",
+/**
+ * Packages for everything the project spawns (test suite, local stack, benchmarks): every Debian
+ * package of the manifest in `executables.ts` and the Postgres extensions.
+ */
+export const TEST_PACKAGES: readonly string[] = [
+  ...new Set([...POSTGRES_PACKAGES, ...installableDebianPackages(EXECUTABLES)]),
 ];
 
 /** Names among `packages` that dpkg does not report as installed. */
-export async function missingPackages(packages: string[]): Promise<string[]> {
+export async function missingPackages(packages: readonly string[]): Promise<string[]> {
   const { stdout } = await run(
     "dpkg-query",
     ["-W", "-f=${Package} ${db:Status-Status}\n", ...packages],
@@ -53,7 +55,7 @@ export interface EnsurePackagesOptions {
  * ```
  */
 export async function ensurePackages(
-  packages: string[],
+  packages: readonly string[],
   { install = false }: EnsurePackagesOptions = {},
 ): Promise<void> {
   const missing = await missingPackages(packages);

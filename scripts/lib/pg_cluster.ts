@@ -4,11 +4,11 @@
  * OS user when invoked as root. Start and stop are idempotent.
  * @module
  */
-import { exists, isRoot, run, StackError } from "./command.ts";
+import { exists, isRoot, requireExecutables, run, StackError } from "./command.ts";
 import { missingPackages, POSTGRES_PACKAGES } from "./debian_packages.ts";
+import { EXECUTABLES, PG_BIN } from "./executables.ts";
 
-/** Where Debian puts the PostgreSQL 15 server programs. */
-export const PG_BIN = Deno.env.get("PG_BIN") ?? "/usr/lib/postgresql/15/bin";
+export { PG_BIN };
 
 /** Superuser password of local clusters (the Supabase CLI's local default). */
 export const LOCAL_PASSWORD = "postgres";
@@ -159,6 +159,7 @@ export class PgCluster {
 
 /** Throws one StackError naming the Debian packages to install when something is missing. */
 async function checkInstalled(): Promise<void> {
+  requireExecutables(EXECUTABLES.filter((e) => e.part === "postgres"));
   const missing = await exists(`${PG_BIN}/initdb`)
     ? await missingPackages(POSTGRES_PACKAGES)
     : POSTGRES_PACKAGES;

@@ -6,7 +6,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { StackError } from "./command.ts";
+import { notInstalled, StackError } from "./command.ts";
 
 const PROMETHEUS_DIR = fileURLToPath(new URL("../../config/prometheus/", import.meta.url));
 
@@ -134,7 +134,6 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
         "--web.enable-lifecycle",
       ],
       `${dir}/prometheus.log`,
-      "apt-get install -y prometheus",
     );
     const url = `http://127.0.0.1:${port}`;
     const stop = async () => {
@@ -174,7 +173,7 @@ export interface LoggedProcess {
  *
  * @example
  * ```ts
- * const child = await spawnLogged("prometheus", ["--version"], "/tmp/p.log", "apt-get install -y prometheus");
+ * const child = await spawnLogged("prometheus", ["--version"], "/tmp/p.log");
  * await child.exited;
  * ```
  */
@@ -182,7 +181,6 @@ export async function spawnLogged(
   binary: string,
   args: string[],
   logFile: string,
-  installHint: string,
 ): Promise<LoggedProcess> {
   const log = await Deno.open(logFile, { create: true, append: true });
   let child: Deno.ChildProcess;
@@ -191,9 +189,7 @@ export async function spawnLogged(
       .spawn();
   } catch (err) {
     log.close();
-    if (err instanceof Deno.errors.NotFound) {
-      throw new StackError(`${binary} is not installed or not on PATH (${installHint})`);
-    }
+    if (err instanceof Deno.errors.NotFound) throw notInstalled(binary);
     throw err;
   }
   // Both streams share one file: copy chunk by chunk rather than piping each stream into it.
