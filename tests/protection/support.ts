@@ -10,6 +10,8 @@ import { PgCluster } from "../../scripts/lib/pg_cluster.ts";
 import { type LocalRedis, startLocalRedis } from "../../scripts/lib/redis.ts";
 import { type DevServer, startDevServer, testDatabaseUrl } from "../_support/dev_server.ts";
 
+export { waitFor } from "../_support/wait.ts";
+
 /** redis-server port of these tests (PROTECTION_REDIS_PORT overrides). */
 export const REDIS_PORT = Number(Deno.env.get("PROTECTION_REDIS_PORT") ?? 56479);
 /** Upstash proxy port of these tests (PROTECTION_PROXY_PORT overrides). */
@@ -155,26 +157,6 @@ export function protectionLine(server: DevServer): Record<string, unknown> {
   const [line] = logLines(server, "api protection in force");
   if (!line) throw new Error(`no protection line in the server output:\n${server.output()}`);
   return line;
-}
-
-/** Polls `check` until it returns a value other than `undefined`, or throws after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  { timeoutMs = 30_000, intervalMs = 100 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
 /** Percentile of `values` (nearest rank). */

@@ -11,6 +11,7 @@ import type { RateLimitPolicy } from "@shared/rate_limit/types.ts";
 import { UpstashRateLimitBackend } from "@shared/rate_limit/upstash_backend.ts";
 import postgres from "postgres";
 import { testRedis, uniqueName, upstashClient } from "./support.ts";
+import { waitFor } from "../_support/wait.ts";
 
 function policies(): { open: RateLimitPolicy; closed: RateLimitPolicy } {
   const base = { algorithm: "fixed_window", limit: 3, windowMs: 60_000, identity: "ip" } as const;
@@ -97,9 +98,19 @@ Deno.test("a hung Redis hits the @upstash/ratelimit timeout and the policy's fai
     await Promise.all([open.body?.cancel(), closed.body?.cancel()]);
 
     local.resumeRedis();
-    // Let the requests that were stuck in the frozen server finish before the next check: the
-    // refused checkout was still counted once Redis thawed (2 of 3 used).
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Wait for the requests that were stuck in the frozen server to reach it before the next
+    // check: the refused checkout was still counted once Redis thawed (2 of 3 used).
+    const redis = upstashClient(local);
+    const used = async (policy: RateLimitPolicy) => {
+      const keys = await redis.keys(`comptoir:rl:${policy.name}:*`);
+      const counts = await Promise.all(keys.map((key) => redis.get<number>(key)));
+      return counts.reduce<number>((sum, n) => sum + Number(n ?? 0), 0);
+    };
+    await waitFor(
+      "the requests held by the frozen Redis to be counted",
+      async () => (await used(p.closed)) === 2 && (await used(p.open)) === 1 ? true : undefined,
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
     assert.deepEqual(await statuses(app, "/api/checkout", 3), [200, 429, 429]);
   } finally {
     local.resumeRedis();
