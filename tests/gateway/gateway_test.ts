@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { SignJWT, UnsecuredJWT } from "jose";
 import { startGateway } from "../../scripts/lib/gateway.ts";
 import { localApiKeys, signJwt } from "../../scripts/lib/local_keys.ts";
+import { waitFor } from "../_support/wait.ts";
+import { slowArrivals } from "./fixtures/echo/app.ts";
 
 const SECRET = "test-secret-with-at-least-32-characters-for-hs256";
 
@@ -167,10 +169,15 @@ Deno.test("gateway shutdown lets an in-flight request finish", async () => {
       appModule: new URL("./fixtures/echo/app.ts", import.meta.url),
     }],
   });
+  const arrived = slowArrivals.count;
   const inFlight = fetch(`${gateway.url}/functions/v1/echo/slow`, {
     headers: { authorization: `Bearer ${anon}` },
   });
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitFor(
+    "the slow request to reach the function",
+    () => slowArrivals.count > arrived ? true : undefined,
+    { intervalMs: 5 },
+  );
   const stopped = gateway.shutdown();
   const res = await inFlight;
   assert.equal(res.status, 200);

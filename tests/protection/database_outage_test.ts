@@ -18,6 +18,7 @@ import {
   startServer,
   testCluster,
   uniqueIp,
+  waitFor,
 } from "./support.ts";
 
 const OPEN_MS = 2000;
@@ -47,8 +48,6 @@ function load(server: DevServer, workers: number) {
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 Deno.test("Postgres stopped under load: fast 503s, then recovery without a restart", async () => {
   const sql = fixtureDb();
   const cluster = testCluster();
@@ -61,11 +60,21 @@ Deno.test("Postgres stopped under load: fast 503s, then recovery without a resta
     const product = await createProduct(sql);
     const shopper = await createUser(server, sql);
     await sql.end();
-    await sleep(1000);
+    await waitFor(
+      "the traffic to be served before the outage",
+      () => traffic.samples.some((s) => s.status === 200) ? true : undefined,
+    );
     const stopAsked = Date.now();
     await cluster.stop();
     const stopped = Date.now();
-    await sleep(4000);
+    await waitFor(
+      "the breaker to open and the traffic to meet the outage",
+      () =>
+        traffic.samples.filter((s) => s.at > stopped).length > 50 &&
+          logLines(server, "circuit breaker state changed").some((e) => e.to === "open")
+          ? true
+          : undefined,
+    );
 
     const order = await request(server, "api/v1/orders", {
       method: "POST",
@@ -77,21 +86,23 @@ Deno.test("Postgres stopped under load: fast 503s, then recovery without a resta
 
     const restartAsked = Date.now();
     await cluster.start();
-    const recoveredAt = await (async () => {
-      const deadline = Date.now() + OPEN_MS + 30_000;
-      while (Date.now() < deadline) {
-        const ok = traffic.samples.find((s) => s.at > restartAsked && s.status === 200);
-        if (ok) return ok.at;
-        await sleep(100);
-      }
+    const recoveredAt = await waitFor(
+      "the server to serve again after Postgres came back",
+      () => traffic.samples.find((s) => s.at > restartAsked && s.status === 200)?.at,
+      { timeoutMs: OPEN_MS + 30_000 },
+    ).catch((error) => {
       const events = server.output().split("\n").filter((line) =>
         line.startsWith("{") && !line.includes('"msg":"request"')
       );
-      throw new Error(
-        `the server did not serve again after Postgres came back:\n${events.slice(-30).join("\n")}`,
-      );
-    })();
-    await sleep(2000);
+      throw new Error(`${error.message}:\n${events.slice(-30).join("\n")}`);
+    });
+    await waitFor(
+      "answers well after the recovery",
+      () =>
+        traffic.samples.filter((s) => s.at - s.ms > recoveredAt + 1000).length >= 12
+          ? true
+          : undefined,
+    );
     await traffic.stop();
 
     const before = traffic.samples.filter((s) => s.at < stopAsked);

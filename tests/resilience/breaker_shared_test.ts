@@ -8,6 +8,7 @@ import { UpstashBreakerStore } from "@shared/resilience/breaker_store_upstash.ts
 import { type BreakerEvent, CircuitBreaker } from "@shared/resilience/circuit_breaker.ts";
 import { CircuitOpenError } from "@shared/resilience/errors.ts";
 import { testRedis, uniqueName, upstashClient } from "./support.ts";
+import { waitFor } from "../_support/wait.ts";
 
 const failing = () => Promise.reject(new TypeError("fetch failed"));
 const ok = () => Promise.resolve("ok");
@@ -67,7 +68,11 @@ Deno.test("breakers of two isolates share state through Redis", async (t) => {
       );
       let refused = 0;
       for (const o of outcomes) o.then((v) => v instanceof CircuitOpenError && refused++);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waitFor(
+        "the three calls beside the probe to be refused",
+        () => refused === 3 ? true : undefined,
+        { timeoutMs: 10_000, intervalMs: 10 },
+      );
       // While the probe is held: three refusals, one call in flight.
       assert.equal(refused, 3);
       assert.equal(probes, 1);
