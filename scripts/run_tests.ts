@@ -8,7 +8,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { notInstalled, requireExecutables, runMain, StackError } from "./lib/command.ts";
+import { requireExecutables, runMain, spawn, StackError } from "./lib/command.ts";
 import { ensurePackages, TEST_PACKAGES } from "./lib/debian_packages.ts";
 import { EXECUTABLES, SUPABASE_CLI as CLI } from "./lib/executables.ts";
 import { clusterDataDir, PgCluster } from "./lib/pg_cluster.ts";
@@ -80,14 +80,7 @@ await runMain(async () => {
 
 /** Streams a command's output and returns its exit code and text. */
 async function stream(cmd: string, args: string[], env: Record<string, string> = {}) {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(cmd, { args, cwd: ROOT, env, stdout: "piped", stderr: "piped" })
-      .spawn();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw notInstalled(cmd);
-    throw err;
-  }
+  const child = spawn(cmd, { args, cwd: ROOT, env, stdout: "piped", stderr: "piped" });
   let text = "";
   const pump = async (readable: ReadableStream<Uint8Array>, sink: typeof Deno.stdout) => {
     const decoder = new TextDecoder();

@@ -64,20 +64,14 @@ export async function run(program: string, args: string[], options: RunOptions =
     cmd = "runuser";
     argv = ["-u", "postgres", "--", program, ...args];
   }
-  let child;
-  try {
-    child = new Deno.Command(cmd, {
-      args: argv,
-      env,
-      cwd,
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw notInstalled(cmd);
-    throw err;
-  }
+  const child = spawn(cmd, {
+    args: argv,
+    env,
+    cwd,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  });
   if (stdin !== undefined) {
     const writer = child.stdin.getWriter();
     await writer.write(new TextEncoder().encode(stdin));
@@ -94,6 +88,24 @@ export async function run(program: string, args: string[], options: RunOptions =
     throw new StackError(`${program} ${args[0] ?? ""} failed (exit ${result.code}): ${tail}`);
   }
   return result;
+}
+
+/**
+ * Spawns a program; a program that is not installed is a StackError naming its package, not a
+ * `Failed to spawn ... entity not found` stack trace.
+ *
+ * @example
+ * ```ts
+ * const child = spawn("redis-server", { args: ["--port", "56379"], stdout: "null" });
+ * ```
+ */
+export function spawn(program: string, options: Deno.CommandOptions = {}): Deno.ChildProcess {
+  try {
+    return new Deno.Command(program, options).spawn();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw notInstalled(program);
+    throw err;
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { notInstalled, StackError } from "./command.ts";
+import { spawn, StackError } from "./command.ts";
 
 const PROMETHEUS_DIR = fileURLToPath(new URL("../../config/prometheus/", import.meta.url));
 
@@ -185,11 +185,9 @@ export async function spawnLogged(
   const log = await Deno.open(logFile, { create: true, append: true });
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(binary, { args, stdin: "null", stdout: "piped", stderr: "piped" })
-      .spawn();
+    child = spawn(binary, { args, stdin: "null", stdout: "piped", stderr: "piped" });
   } catch (err) {
     log.close();
-    if (err instanceof Deno.errors.NotFound) throw notInstalled(binary);
     throw err;
   }
   // Both streams share one file: copy chunk by chunk rather than piping each stream into it.

@@ -5,7 +5,7 @@
  * @module
  */
 import { RespConnection, serveUpstashProxy } from "../upstash_proxy.ts";
-import { notInstalled } from "./command.ts";
+import { spawn } from "./command.ts";
 
 /** Options of {@linkcode startLocalRedis}. */
 export interface LocalRedisOptions {
@@ -87,19 +87,13 @@ export async function startLocalRedis(
 
 async function startRedisServer(binary: string, port: number): Promise<Deno.ChildProcess> {
   if (await ping(port)) throw new Error(`Port ${port} already answers Redis; refusing to share it`);
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(binary, {
-      args: ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"]
-        .concat(["--daemonize", "no"]),
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw notInstalled(binary);
-    throw err;
-  }
+  const child = spawn(binary, {
+    args: ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"]
+      .concat(["--daemonize", "no"]),
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  });
   let exited = false;
   child.status.then(() => exited = true);
   const deadline = Date.now() + 5000;

@@ -55,7 +55,7 @@ async function installedByRunner(): Promise<Set<string>> {
   return all;
 }
 
-const installed = installedByRunner();
+let installed: Promise<Set<string>> | undefined;
 
 for (const exe of EXECUTABLES) {
   Deno.test(`executables: ${exe.name} resolves and comes from ${exe.provider.kind} package`, async () => {
@@ -74,7 +74,7 @@ for (const exe of EXECUTABLES) {
         assert.ok(TEST_PACKAGES.includes(provider.package), `${provider.package} is not installed`);
         // The real file may belong to a dependency (redis-server links to redis-tools' binary):
         // it must come with the install list.
-        const runner = await installed;
+        const runner = await (installed ??= installedByRunner());
         for (const name of await owners(real)) {
           assert.ok(
             runner.has(name),
@@ -125,7 +125,7 @@ async function spawnedPrograms(dirs: string[]): Promise<Map<string, string>> {
   const literal = String.raw`["'\x60](?:\$\{[A-Z_]+\}/)?([A-Za-z0-9_.-]+)["'\x60]`;
   const patterns = [
     new RegExp(String.raw`new Deno\.Command\(\s*` + literal, "g"),
-    new RegExp(String.raw`\b(?:run|stream|spawnLogged)\(\s*` + literal, "g"),
+    new RegExp(String.raw`\b(?:run|stream|spawn|spawnLogged)\(\s*` + literal, "g"),
     new RegExp(String.raw`\b(?:binary|redisServer)\s*=\s*` + literal, "g"),
     new RegExp(String.raw`"-u",\s*"postgres",\s*"--",\s*` + literal, "g"),
   ];
