@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import type postgres from "postgres";
+import postgres from "postgres";
+import { testDatabaseUrl } from "../_support/dev_server.ts";
 import { call, createCategory, createProduct, setUp } from "./_fixtures.ts";
 
 /** Sets private.order_limits for a test; returns a function that restores the previous values. */
@@ -184,5 +185,65 @@ Deno.test("api orders: expiry runs beside concurrent placements without losing a
   } finally {
     await restore();
     await ctx.stop();
+  }
+});
+
+Deno.test("api orders: expiry skips an order locked by a payment in progress", async () => {
+  const sql = postgres(testDatabaseUrl(), { max: 2, onnotice: () => {} });
+  // A run that waited on the lock instead of skipping it would fail here rather than hang.
+  const sweeper = postgres(testDatabaseUrl(), {
+    max: 1,
+    onnotice: () => {},
+    connection: { statement_timeout: 10_000 },
+  });
+  const tag = `t${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+  try {
+    const [user] = await sql`
+      insert into auth.users (id, aud, role, email)
+      values (gen_random_uuid(), 'authenticated', 'authenticated', ${`payer.${tag}@example.com`})
+      returning id`;
+    const product = await createProduct(sql, {
+      sku: `${tag.toUpperCase()}-PAY`,
+      name: "Paid meanwhile",
+      price_cents: 100,
+      category_id: await createCategory(sql, `${tag}-pay`),
+      on_hand: 10,
+    });
+    const place = async () => {
+      const [row] = await sql`
+        select order_id from shop_api.place_order(${user.id}::uuid,
+          ${sql.json([{ product_id: product.id, quantity: 2 }])})`;
+      return Number(row.order_id);
+    };
+    const paying = await place();
+    const other = await place();
+    await ageReservations(sql, [paying, other]);
+
+    let expiredMeanwhile = -1;
+    await sql.begin(async (payment) => {
+      await payment`select id from public.orders where id = ${paying} for update`;
+      const [row] = await sweeper`select private.expire_pending_orders() as n`;
+      expiredMeanwhile = row.n;
+      await payment`update public.orders set status = 'paid' where id = ${paying}`;
+    });
+    assert.ok(expiredMeanwhile >= 1, "the unlocked order expired meanwhile");
+    await sweeper`select private.expire_pending_orders()`;
+
+    const rows = await sql`
+      select id, status::text from public.orders where id in (${paying}, ${other}) order by id`;
+    assert.deepEqual(rows.map((r) => [Number(r.id), r.status]), [[paying, "paid"], [
+      other,
+      "cancelled",
+    ]]);
+    const [stock] =
+      await sql`select reserved from public.inventory where product_id = ${product.id}`;
+    assert.equal(
+      stock.reserved,
+      2,
+      "the paid order keeps its units, the expired one gave its back",
+    );
+  } finally {
+    await sweeper.end();
+    await sql.end();
   }
 });

@@ -4,7 +4,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
-select plan(27);
+select plan(28);
 
 insert into auth.users (id, aud, role, email) values
   ('00000000-0000-4000-8000-0000000021a1', 'authenticated', 'authenticated', 'rs-a@example.com'),
@@ -33,6 +33,20 @@ select results_eq(
   $$select schedule, command from private.scheduled_jobs where name = 'expire-pending-orders'$$,
   $$values ('* * * * *'::text, 'select private.expire_pending_orders()'::text)$$,
   'expiring reservations is a scheduled job, every minute');
+create function pg_temp.registered_with_cron(p_job text) returns boolean language plpgsql as $f$
+declare
+  v_found boolean;
+begin
+  if not private.pg_cron_enabled() then
+    return true; -- the dev scheduler runs the table's rows itself
+  end if;
+  execute 'select exists (select 1 from cron.job where jobname = $1 and active)' into v_found
+    using p_job;
+  return v_found;
+end
+$f$;
+select ok(pg_temp.registered_with_cron('expire-pending-orders'),
+  'where pg_cron runs in this database, the job is registered with it');
 select is((select pending_ttl from private.order_limits), interval '30 minutes',
   'unpaid orders hold their stock for 30 minutes by default');
 
