@@ -12,6 +12,7 @@ Deno.test("on PGlite the dev stack runs every scheduled job definition itself", 
     assert.ok(names.includes("refresh-sales-dashboard-realtime"), names.join(", "));
     assert.ok(names.includes("cache-cleanup"));
     assert.ok(names.includes("purge-idempotency-keys"));
+    assert.ok(names.includes("expire-pending-orders"));
     for (const job of scheduler.jobs()) assert.ok(job.nextRun instanceof Date, job.name);
     for (const name of names) {
       const run = await scheduler.runNow(name);

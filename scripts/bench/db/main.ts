@@ -283,8 +283,9 @@ await runMain(async () => {
     await measure(
       "inventory",
       "real-time inventory",
-      "`inventory_levels(ids | skus)` on the base against `inventory_levels_cached(...)` (warm) " +
-        "optimised: pages of 20 to 50 random products, by id or by SKU, as anon.",
+      "`inventory_levels(ids | skus)` on the base against `shop_api.inventory_levels_cached(...)` " +
+        "(warm) optimised: pages of 20 to 50 random products, by id or by SKU, as anon on the " +
+        "base and as the API's role through the cache.",
       workload.inventory,
       cached,
     );

@@ -23,7 +23,8 @@ Deno.test("cachedInventory() runs the same pages through the cache", () => {
   }]);
   assert.equal(
     call.sql,
-    "select * from public.inventory_levels_cached(array[1, 2]::bigint[], null)",
+    "select * from shop_api.inventory_levels_cached(array[1, 2]::bigint[], null)",
   );
+  assert.equal(call.role, "service_role");
   assert.equal(call.label, "inventory, cached");
 });

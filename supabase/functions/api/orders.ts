@@ -1,10 +1,12 @@
 /**
- * Orders: placement (public.place_order, one transaction), the caller's orders and one order's
- * details. Everything runs as the caller (role + JWT claims), so RLS decides what they see.
+ * Orders: placement (shop_api.place_order, one transaction), the caller's orders and one order's
+ * details. Reads run as the caller (role + JWT claims), so RLS decides what they see. Placement runs
+ * as the connection's own role with the verified user id: shop_api is out of the Data API's reach,
+ * so an order cannot skip the API's rate limit or pick its own request hash.
  * @module
  */
 import type { Sql } from "../_shared/db/client.ts";
-import { asCaller } from "../_shared/db/as_caller.ts";
+import { asCaller, becomeCaller } from "../_shared/db/as_caller.ts";
 import type { Caller } from "../_shared/auth/caller.ts";
 import {
   recordCheckoutAttempt,
@@ -47,10 +49,12 @@ export async function placeOrder(
   const hash = idempotencyKey ? await requestHash({ items }) : null;
   recordCheckoutAttempt();
   try {
-    const placed = await asCaller(sql, caller, async (tx) => {
+    const placed = await sql.begin(async (tx) => {
       const [row] = await tx`
         select order_id, replayed
-        from public.place_order(${tx.json(items as never)}, ${idempotencyKey ?? null}, ${hash})`;
+        from shop_api.place_order(${caller.userId ?? null}::uuid, ${tx.json(items as never)},
+          ${idempotencyKey ?? null}, ${hash})`;
+      await becomeCaller(tx, caller);
       const [{ doc }] = await tx`select public.order_details(${row.order_id}) as doc`;
       return {
         order: doc as Record<string, unknown>,
@@ -78,7 +82,7 @@ function checkoutFailureReason(err: unknown): string {
     return "conflict";
   }
   if (
-    code === "CT404" || code === "CT422" || code.startsWith("22") ||
+    code === "CT404" || code === "CT422" || code === "CT429" || code.startsWith("22") ||
     code === "42501"
   ) {
     return "validation";

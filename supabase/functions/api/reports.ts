@@ -1,6 +1,6 @@
 /**
- * Inventory levels (through the UNLOGGED cache) and the admin sales dashboard (from the
- * materialized views).
+ * Inventory levels (through the UNLOGGED cache, in shop_api: only the API may fill it) and the admin
+ * sales dashboard (from the materialized views).
  * @module
  */
 import type { Sql } from "../_shared/db/client.ts";
@@ -14,7 +14,7 @@ export async function inventoryLevels(
 ) {
   return await sql`
     select product_id, sku, on_hand, reserved, available, updated_at
-    from public.inventory_levels_cached(${product_ids ?? null}::bigint[], ${skus ?? null}::text[])
+    from shop_api.inventory_levels_cached(${product_ids ?? null}::bigint[], ${skus ?? null}::text[])
     order by product_id`;
 }
 

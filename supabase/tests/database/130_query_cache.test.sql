@@ -134,14 +134,14 @@ values (-301, 'CCX-000001', 'Cached one', 100, -300, true),
 insert into public.inventory (product_id, on_hand, reserved) values (-301, 10, 1), (-302, 5, 0), (-303, 7, 0);
 
 select results_eq(
-  'select * from public.inventory_levels_cached(array[-301, -303], array[''CCX-000002''])',
+  'select * from shop_api.inventory_levels_cached(array[-301, -303], array[''CCX-000002''])',
   'select * from public.inventory_levels(array[-301, -303], array[''CCX-000002''])',
   'a cold read equals the live levels (active products only)');
 select is((select value ->> 'available' from private.cache_entries where key = 'inventory:-301'),
   '9', 'the miss filled a per-product entry');
 create temporary table stats2 as select * from private.cache_stats();
 select results_eq(
-  'select * from public.inventory_levels_cached(array[-301, -302])',
+  'select * from shop_api.inventory_levels_cached(array[-301, -302])',
   'select * from public.inventory_levels(array[-301, -302])', 'a warm read equals them too');
 select is((select hits - (select hits from stats2) from private.cache_stats()), 2::bigint,
   'served from the cache');
@@ -149,19 +149,19 @@ select is((select hits - (select hits from stats2) from private.cache_stats()), 
 update public.inventory set reserved = 4 where product_id = -301;
 select is((select value from private.cache_entries where key = 'inventory:-301'), null,
   'a stock change invalidates the entry in its own transaction');
-select is((select available from public.inventory_levels_cached(array[-301])), 6,
+select is((select available from shop_api.inventory_levels_cached(array[-301])), 6,
   'the next read returns the new level');
 update public.products set active = false where id = -302;
-select is((select count(*)::int from public.inventory_levels_cached(array[-302])), 0,
+select is((select count(*)::int from shop_api.inventory_levels_cached(array[-302])), 0,
   'deactivating a product invalidates its cached stock');
 delete from public.inventory where product_id = -301;
-select results_eq('select on_hand, available from public.inventory_levels_cached(array[-301])',
+select results_eq('select on_hand, available from shop_api.inventory_levels_cached(array[-301])',
   $$values (0, 0)$$, 'deleting the stock row invalidates too');
 
 select set_config('request.jwt.claims', '{"role": "anon"}', true);
 set local role anon;
-select is((select count(*)::int from public.inventory_levels_cached(array[-301])), 1,
-  'anon reads stock through the cache');
+select throws_ok('select * from shop_api.inventory_levels_cached(array[-301])', '42501', null,
+  'anon cannot fill the cache directly (only the API reads stock through it)');
 select throws_ok($$select private.cache_get('t:num')$$, '42501', null, 'anon cannot use the cache');
 reset role;
 select set_config('request.jwt.claims',
@@ -204,7 +204,7 @@ select dblink_exec('a', $$
 -- The writer changes the stock and has not committed yet.
 select dblink_exec('a', 'begin; update public.inventory set on_hand = 3 where product_id = -390');
 -- The reader reads the old level, then its fill waits on the writer's tombstone.
-select dblink_send_query('b', 'select available from public.inventory_levels_cached(array[-390])');
+select dblink_send_query('b', 'select available from shop_api.inventory_levels_cached(array[-390])');
 select ok(pg_temp.waits_on_lock('%inventory_levels_cached(array[-390])%'),
   'the racing reader''s fill waits for the stock change');
 select dblink_exec('a', 'commit');
@@ -213,14 +213,14 @@ select is((select available from dblink_get_result('b') as t(available int)), 10
 select * from dblink_get_result('b') as t(available int);
 select is((select value from dblink('a', $$select value from private.cache_entries where key = 'inventory:-390'$$)
     as t(value jsonb)), null, 'but its fill was dropped: the entry stays invalidated');
-select is((select available from dblink('b', 'select available from public.inventory_levels_cached(array[-390])')
+select is((select available from dblink('b', 'select available from shop_api.inventory_levels_cached(array[-390])')
     as t(available int)), 3, 'the next read gets the committed level');
 select is((select value ->> 'available' from dblink('a',
     $$select value from private.cache_entries where key = 'inventory:-390'$$) as t(value jsonb)),
   '3', 'and caches it');
 select dblink_exec('a', 'begin isolation level repeatable read');
 select dblink_exec('a', $$delete from private.cache_entries where key = 'inventory:-390'$$);
-select is((select available from dblink('a', 'select available from public.inventory_levels_cached(array[-390])')
+select is((select available from dblink('a', 'select available from shop_api.inventory_levels_cached(array[-390])')
     as t(available int)), 3, 'a repeatable read transaction reads through the cache');
 select is((select count(*)::int from dblink('a', $$select 1 from private.cache_entries where key = 'inventory:-390'$$)
     as t(x int)), 0, 'without filling it (a racing fill would fail its transaction)');

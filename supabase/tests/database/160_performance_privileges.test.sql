@@ -13,7 +13,7 @@ insert into expected_functions values
     '{anon,authenticated,service_role}'),
   ('public.list_categories()', '{anon,authenticated,service_role}'),
   ('public.inventory_levels(bigint[],text[])', '{anon,authenticated,service_role}'),
-  ('public.inventory_levels_cached(bigint[],text[])', '{anon,authenticated,service_role}'),
+  ('shop_api.inventory_levels_cached(bigint[],text[])', '{service_role}'),
   ('public.order_details(bigint)', '{authenticated,service_role}'),
   ('public.sales_dashboard(integer)', '{authenticated,service_role}'),
   ('private.cache_get(text)', '{service_role}'),

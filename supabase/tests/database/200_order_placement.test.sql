@@ -1,4 +1,5 @@
--- public.place_order: privileges, pricing from the catalog, stock reservation, idempotency.
+-- shop_api.place_order: privileges, pricing from the catalog, stock reservation, idempotency.
+-- The API calls it as its own role with the customer of the verified JWT; tests do the same.
 begin;
 create extension if not exists pgtap with schema extensions;
 set search_path = public, extensions;
@@ -13,19 +14,15 @@ values ('PO-TEST-1', 'Placement one', 1200, 'EUR', (select id from public.catego
 insert into public.inventory (product_id, on_hand, reserved)
 select id, 5, 0 from public.products where sku in ('PO-TEST-1', 'PO-TEST-2');
 
-select ok(not has_function_privilege('anon', 'public.place_order(jsonb, text, text)', 'execute'),
-  'anon cannot place orders');
-select ok(has_function_privilege('authenticated', 'public.place_order(jsonb, text, text)', 'execute'),
-  'signed-in users can place orders');
+select ok(not has_function_privilege('anon', 'shop_api.place_order(uuid, jsonb, text, text)', 'execute'),
+  'anon cannot place orders directly');
+select ok(not has_function_privilege('authenticated', 'shop_api.place_order(uuid, jsonb, text, text)', 'execute'),
+  'nor can signed-in users: orders go through the API and its limits');
 select ok(not has_table_privilege('authenticated', 'private.idempotency_keys', 'select'),
   'customers cannot read idempotency keys');
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-8000-0000000000a1","role":"authenticated"}', true);
-
 create temporary table placed on commit drop as
-select * from public.place_order(
+select * from shop_api.place_order('00000000-0000-4000-8000-0000000000a1',
   '[{"sku":"po-test-1","quantity":2},{"sku":"PO-TEST-2","quantity":1},{"sku":"PO-TEST-1","quantity":1}]',
   'po-key-1', repeat('a', 64));
 
@@ -46,22 +43,22 @@ select results_eq(
   $$values (3), (1)$$,
   'stock is reserved');
 select is(
-  (select order_id from public.place_order(
+  (select order_id from shop_api.place_order('00000000-0000-4000-8000-0000000000a1',
     '[{"sku":"po-test-1","quantity":2},{"sku":"PO-TEST-2","quantity":1},{"sku":"PO-TEST-1","quantity":1}]',
     'po-key-1', repeat('a', 64))),
   (select order_id from placed),
   'the same key and request hash replay the same order');
 select throws_ok(
-  $$select * from public.place_order('[{"sku":"PO-TEST-2","quantity":1}]', 'po-key-1', repeat('b', 64))$$,
+  $$select * from shop_api.place_order('00000000-0000-4000-8000-0000000000a1', '[{"sku":"PO-TEST-2","quantity":1}]', 'po-key-1', repeat('b', 64))$$,
   'CT409', null, 'the same key with another request is refused');
 select throws_ok(
-  $$select * from public.place_order('[{"sku":"PO-TEST-1","quantity":3}]')$$,
+  $$select * from shop_api.place_order('00000000-0000-4000-8000-0000000000a1', '[{"sku":"PO-TEST-1","quantity":3}]')$$,
   'CT410', 'not enough stock', 'more than the available stock is refused');
 select throws_ok(
-  $$select * from public.place_order('[{"sku":"NOPE-404","quantity":1}]')$$,
+  $$select * from shop_api.place_order('00000000-0000-4000-8000-0000000000a1', '[{"sku":"NOPE-404","quantity":1}]')$$,
   'CT404', 'unknown or unavailable products', 'unknown products are refused');
 select throws_ok(
-  $$select * from public.place_order('[]')$$,
+  $$select * from shop_api.place_order('00000000-0000-4000-8000-0000000000a1', '[]')$$,
   '22023', null, 'an empty order is refused');
 select results_eq(
   $$select i.reserved from public.inventory i join public.products p on p.id = i.product_id
@@ -69,12 +66,9 @@ select results_eq(
   $$values (3), (1)$$,
   'refused orders reserve nothing');
 
-reset role;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
-set local role anon;
 select throws_ok(
-  $$select * from public.place_order('[{"sku":"PO-TEST-2","quantity":1}]')$$,
-  '42501', null, 'anon is refused');
+  $$select * from shop_api.place_order(null, '[{"sku":"PO-TEST-2","quantity":1}]')$$,
+  '42501', null, 'an order without a customer is refused');
 
 select * from finish();
 rollback;

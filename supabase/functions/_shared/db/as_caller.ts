@@ -22,8 +22,28 @@ export function asCaller<T>(
   fn: (tx: postgres.TransactionSql) => Promise<T>,
 ): Promise<T> {
   return sql.begin(async (tx) => {
-    await tx`select set_config('role', ${caller.dbRole}, true),
-                    set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true)`;
+    await becomeCaller(tx, caller);
     return await fn(tx);
   }) as Promise<T>;
+}
+
+/**
+ * Switches an open transaction to `caller` for the rest of it, after statements that had to run as
+ * the connection's own role (functions of the `shop_api` schema, which the API roles cannot use).
+ *
+ * @example
+ * ```ts
+ * await sql.begin(async (tx) => {
+ *   const [row] = await tx`select order_id from shop_api.place_order(${userId}, ${items})`;
+ *   await becomeCaller(tx, caller);
+ *   return await tx`select public.order_details(${row.order_id}) as doc`;
+ * });
+ * ```
+ */
+export async function becomeCaller(
+  tx: postgres.TransactionSql,
+  caller: Pick<Caller, "dbRole" | "claims">,
+): Promise<void> {
+  await tx`select set_config('role', ${caller.dbRole}, true),
+                  set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true)`;
 }

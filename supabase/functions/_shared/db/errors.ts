@@ -71,6 +71,14 @@ export function problemFromDbError(err: unknown): ProblemError | undefined {
         title: "Mixed currencies",
         detail: e.message ?? "All products of an order must share one currency",
       });
+    case "CT429":
+      return new ProblemError({
+        type: "too-many-pending-orders",
+        status: 429,
+        title: "Too many pending orders",
+        detail: "Pay or wait for some of your unpaid orders to expire before placing another",
+        limits: parseDetail(e.detail),
+      });
     case "42501":
       return new ProblemError(problems.forbidden(e.message ?? "Not allowed"));
   }
