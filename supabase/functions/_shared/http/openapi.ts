@@ -38,7 +38,14 @@ export interface RouteSpec<S extends RequestSchemas, V extends string> {
   errors: number[];
   /** Versions serving it. */
   versions?: readonly V[];
-  /** Extra middleware run after validation (e.g. rate limiting). */
+  /**
+   * Middleware run first, before authentication (per-address rate limits: bad tokens count too).
+   */
+  beforeAuth?: MiddlewareHandler[];
+  /**
+   * Middleware run once the caller is known and has an allowed role, before validation (per-user
+   * rate limits: bad input counts too).
+   */
   middleware?: MiddlewareHandler[];
   handler: (c: Context, input: ValidInput<S>, version: V) => Response | Promise<Response>;
 }
@@ -98,9 +105,9 @@ export class ApiRegistry<V extends string, E extends Env = Env> {
   /** Registers `spec` under each of its versions. */
   route<S extends RequestSchemas>(spec: RouteSpec<S, V>): void {
     for (const version of spec.versions ?? this.#options.versions) {
-      const handlers: MiddlewareHandler[] = [authenticate()];
+      const handlers: MiddlewareHandler[] = [...(spec.beforeAuth ?? []), authenticate()];
       if (spec.roles) handlers.push(requireRole(...spec.roles));
-      handlers.push(validate(spec.request), ...(spec.middleware ?? []));
+      handlers.push(...(spec.middleware ?? []), validate(spec.request));
       this.#app.on(
         spec.method.toUpperCase(),
         `/${version}${spec.path}`,
