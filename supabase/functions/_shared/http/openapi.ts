@@ -29,7 +29,10 @@ export interface RouteSpec<S extends RequestSchemas, V extends string> {
   summary: string;
   description?: string;
   tags: string[];
-  /** Roles allowed; absent = anyone, including anonymous callers. */
+  /**
+   * Roles allowed; absent = anyone, including anonymous callers. A route with roles answers with
+   * the caller's own data, so its responses are `Cache-Control: no-store`.
+   */
   roles?: CallerRole[];
   request: S;
   /** Success responses by status, per version when they differ. */
@@ -112,7 +115,10 @@ export class ApiRegistry<V extends string, E extends Env = Env> {
         spec.method.toUpperCase(),
         `/${version}${spec.path}`,
         ...handlers as [MiddlewareHandler],
-        (c: Context) => spec.handler(c, validInput<S>(c), version),
+        (c: Context) => {
+          if (spec.roles) c.header("cache-control", "no-store");
+          return spec.handler(c, validInput<S>(c), version);
+        },
       );
       this.#routes.push({ version, spec: spec as unknown as RouteSpec<RequestSchemas, string> });
     }
