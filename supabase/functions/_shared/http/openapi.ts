@@ -231,6 +231,11 @@ const PROBLEM_SCHEMA = {
         },
       },
     },
+    error_count: { type: "integer", description: "Invalid fields found, listed or not" },
+    errors_truncated: {
+      type: "boolean",
+      description: "Present when `errors` lists only the first of `error_count` fields",
+    },
   },
 };
 
