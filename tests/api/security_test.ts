@@ -5,7 +5,7 @@
  * stored by a cache, and the documented maximum page size works.
  */
 import assert from "node:assert/strict";
-import { call, createCategory, createProduct, setUp } from "./_fixtures.ts";
+import { call, createCategory, createProduct, setUp, type TestProduct } from "./_fixtures.ts";
 
 const SERVER_TEXT =
   /invalid input syntax|bigint|integer|is out of range for|sqlstate|22P02|22003|p_limit|p_after|jsonb/i;
@@ -28,7 +28,7 @@ Deno.test("api security: what clients see and send", async (t) => {
     });
   try {
     const cat = await createCategory(sql, `${tag}-sec`);
-    const products = [];
+    const products: TestProduct[] = [];
     for (let i = 0; i < 3; i++) {
       products.push(
         await createProduct(sql, {

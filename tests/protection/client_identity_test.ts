@@ -55,12 +55,12 @@ Deno.test("behind a proxy, clients of unknown address share a small bucket of th
   try {
     const customer = await createUser(server, sql);
     // Garbage, a missing hop, or only X-Real-IP: the address is unknown.
-    const unknown = [
+    const unknown: Record<string, string>[] = [
       { "x-forwarded-for": "garbage" },
       { "x-real-ip": uniqueIp() },
       {},
     ];
-    let statuses: number[] = [];
+    const statuses: number[] = [];
     for (let i = 0; i < 30 && !statuses.includes(429); i++) {
       const res = await request(server, "api/v1/products?limit=1", { headers: unknown[i % 3] });
       statuses.push(res.status);
@@ -82,7 +82,6 @@ Deno.test("behind a proxy, clients of unknown address share a small bucket of th
         assert.equal(res.headers.get("ratelimit-policy"), `"catalog";q=200;w=3600`);
       }
     }
-    statuses = [];
   } finally {
     await server.stop();
     await sql.end();
