@@ -88,6 +88,49 @@ Deno.test("behind a proxy, clients of unknown address share a small bucket of th
   }
 });
 
+Deno.test("one client using up the catalog limit locks out nobody else (the reported attack)", async () => {
+  const sql = fixtureDb();
+  // The shipped limit, 600 per address, in a fixed window of an hour so that no window edge
+  // passes while the test runs (a sliding window lets a few more through across an edge).
+  const server = await startServer({
+    COMPTOIR_TRUSTED_PROXY: "1",
+    COMPTOIR_RATE_LIMITS: catalog(600),
+  });
+  try {
+    const intoHour = Date.now() % 3_600_000;
+    if (intoHour > 3_600_000 - 60_000) {
+      await new Promise((resolve) => setTimeout(resolve, 3_600_000 - intoHour + 100));
+    }
+    const customer = await createUser(server, sql);
+    const attacker = uniqueIp();
+    const started = performance.now();
+    const statuses: number[] = [];
+    for (let sent = 0; sent < 601; sent += 10) {
+      const batch = Array.from(
+        { length: Math.min(10, 601 - sent) },
+        () => request(server, "api/v1/products?limit=1", { ip: attacker }),
+      );
+      statuses.push(...(await Promise.all(batch)).map((r) => r.status));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    console.info(
+      `attacker: ${statuses.filter((s) => s === 200).length} allowed, ` +
+        `${statuses.filter((s) => s === 429).length} limited in ${seconds.toFixed(1)} s`,
+    );
+    assert.equal(statuses.filter((s) => s === 200).length, 600);
+    assert.equal((await request(server, "api/v1/products", { ip: attacker })).status, 429);
+    for (const token of [undefined, customer.token]) {
+      for (const path of ["api/v1/products?limit=1", "api/v1/categories"]) {
+        const res = await request(server, path, { ip: uniqueIp(), token });
+        assert.equal(res.status, 200, `${path} for another client: ${JSON.stringify(res.body)}`);
+      }
+    }
+  } finally {
+    await server.stop();
+    await sql.end();
+  }
+});
+
 Deno.test("a hosted function with per-address limits and no COMPTOIR_TRUSTED_PROXY refuses to start", async () => {
   const app = new URL("../../supabase/functions/api/app.ts", import.meta.url).href;
   const root = new URL("../../", import.meta.url);
