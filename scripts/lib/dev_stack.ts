@@ -120,6 +120,9 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   Deno.env.set("SUPABASE_SERVICE_ROLE_KEY", keys.serviceRole);
   Deno.env.set("SUPABASE_DB_URL", functionsDbUrl);
 
+  // The local gateway is reached directly and hands the functions the connection's peer, so the
+  // peer is the client; a hosted deployment must say how many proxies append X-Forwarded-For.
+  if (!Deno.env.get("COMPTOIR_TRUSTED_PROXY")) Deno.env.set("COMPTOIR_TRUSTED_PROXY", "0");
   const gateway = await startGateway({ port, jwtSecret, accessLog });
   Deno.env.set("SUPABASE_URL", gateway.url);
 

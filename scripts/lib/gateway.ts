@@ -2,20 +2,28 @@
  * The local API gateway: serves every function at `/functions/v1/<name>/…` the way
  * `supabase functions serve` does — the function sees `/<name>/…`, OPTIONS preflights reach the
  * function without a JWT, `verify_jwt` functions get 401 problem+json for a missing, expired,
- * tampered or unsigned (`alg: none`) token — plus a request id and one access-log line per request.
+ * tampered or unsigned (`alg: none`) token or one whose claims do not hold (see
+ * `_shared/auth/token_claims.ts`) — plus a request id, `X-Content-Type-Options: nosniff` on every
+ * answer, and one access-log line per request. The function's fetch gets Deno.serve's connection
+ * info as its second argument, exactly as `Deno.serve(app.fetch)` would give it, so per-address
+ * rate limits see the real peer.
  * Hand-written because the edge runtime needs Docker; functions run in this process.
  * @module
  */
 import { jwtVerify } from "jose";
 import { problemResponse, problems } from "../../supabase/functions/_shared/http/problem.ts";
+import { tokenClaimsProblem } from "../../supabase/functions/_shared/auth/token_claims.ts";
 import {
   enableTestFaults,
   FAULT_ENV,
 } from "../../supabase/functions/_shared/metrics/fault_switch.ts";
 import { type FunctionEntry, readFunctions } from "./functions_config.ts";
 
-/** A function's fetch handler (its Hono app's `fetch`). */
-type FetchHandler = (request: Request) => Response | Promise<Response>;
+/** A function's fetch handler (its Hono app's `fetch`), called as Deno.serve calls it. */
+type FetchHandler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
 
 /** Options of {@linkcode startGateway}. */
 export interface GatewayOptions {
@@ -63,10 +71,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   for (const entry of functions) {
     const mod = await import(entry.appModule.href);
     const app = mod.default as { fetch: FetchHandler };
-    handlers.set(entry.name, { entry, fetch: (req) => app.fetch(req) });
+    handlers.set(entry.name, { entry, fetch: (req, info) => app.fetch(req, info) });
   }
 
-  async function handle(request: Request, requestId: string): Promise<Response> {
+  async function handle(
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+    requestId: string,
+  ): Promise<Response> {
     const url = new URL(request.url);
     if (!url.pathname.startsWith(PREFIX)) {
       return problemResponse(problems.notFound(`No route for ${url.pathname}`));
@@ -94,7 +106,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       redirect: "manual",
     });
     try {
-      return await target.fetch(forwarded);
+      return await target.fetch(forwarded, info);
     } catch (err) {
       console.error(JSON.stringify({
         level: "error",
@@ -106,13 +118,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   }
 
-  const server = Deno.serve({ port, hostname, onListen: () => {} }, async (request) => {
+  const server = Deno.serve({ port, hostname, onListen: () => {} }, async (request, info) => {
     const started = performance.now();
     const requestId = request.headers.get("x-request-id") ?? crypto.randomUUID();
-    let response = await handle(request, requestId);
-    if (!response.headers.has("x-request-id")) {
+    let response = await handle(request, info as Deno.ServeHandlerInfo<Deno.NetAddr>, requestId);
+    if (
+      !response.headers.has("x-request-id") ||
+      response.headers.get("x-content-type-options") !== "nosniff"
+    ) {
+      // Responses passed through from fetch() have immutable headers: copy them.
       response = new Response(response.body, response);
-      response.headers.set("x-request-id", requestId);
+      if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
+      response.headers.set("x-content-type-options", "nosniff");
     }
     if (accessLog) {
       const path = new URL(request.url).pathname;
@@ -146,8 +163,8 @@ async function verifyBearer(
   if (!match) return "Missing authorization header with a Bearer token";
   try {
     // Only HS256 is accepted: this refuses `alg: none` and algorithm-confusion tokens.
-    await jwtVerify(match[1], secret, { algorithms: ["HS256"] });
-    return undefined;
+    const { payload } = await jwtVerify(match[1], secret, { algorithms: ["HS256"] });
+    return tokenClaimsProblem(payload);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "ERR_JWT_EXPIRED") return "JWT has expired";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { call, createCategory, createProduct, setUp } from "./_fixtures.ts";
+import "../_support/local_function_env.ts";
 import { api } from "../../supabase/functions/api/app.ts";
 
 Deno.test("api bad input: every malformed request is a documented 4xx and changes nothing", async (t) => {

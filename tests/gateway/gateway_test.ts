@@ -185,3 +185,83 @@ Deno.test("gateway shutdown lets an in-flight request finish", async () => {
   await stopped;
   await assert.rejects(fetch(`${gateway.url}/functions/v1/echo`));
 });
+
+Deno.test("gateway passes the connection's peer address on, as Deno.serve(app.fetch) does", async () => {
+  const { anon } = await localApiKeys(SECRET);
+  await withGateway(async (base) => {
+    const res = await fetch(`${base}/echo`, { headers: { authorization: `Bearer ${anon}` } });
+    const body = await res.json();
+    assert.equal(body.remote_addr?.hostname, "127.0.0.1");
+    assert.equal(typeof body.remote_addr?.port, "number");
+  });
+});
+
+/** A token signed with the gateway's secret, with exactly `claims` (no exp unless given). */
+function signed(claims: Record<string, unknown>): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).sign(
+    new TextEncoder().encode(SECRET),
+  );
+}
+
+Deno.test("gateway refuses validly signed tokens whose claims do not hold", async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const user = { role: "authenticated", aud: "authenticated", sub: crypto.randomUUID() };
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ["no exp", { role: "anon", iat: now }, /exp/],
+    ["a user without sub", { ...user, sub: undefined, iat: now, exp: now + 600 }, /sub/],
+    [
+      "a user without the authenticated audience",
+      { ...user, aud: undefined, exp: now + 600 },
+      /aud/,
+    ],
+    ["a user of another audience", { ...user, aud: "other", exp: now + 600 }, /aud/],
+    ["iat a year ahead", { role: "anon", iat: now + 365 * 86400, exp: now + 400 * 86400 }, /iat/],
+  ];
+  await withGateway(async (base) => {
+    for (const [what, claims, detail] of cases) {
+      const token = await signed(JSON.parse(JSON.stringify(claims)));
+      const res = await fetch(`${base}/echo`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 401, what);
+      assert.equal(res.headers.get("x-content-type-options"), "nosniff", what);
+      const body = await res.json();
+      assert.match(body.detail, detail, what);
+    }
+    // Within the clock tolerance, and a well-formed user token, are accepted.
+    for (
+      const claims of [{ role: "anon", iat: now + 5, exp: now + 600 }, { ...user, exp: now + 600 }]
+    ) {
+      const res = await fetch(`${base}/echo`, {
+        headers: { authorization: `Bearer ${await signed(claims)}` },
+      });
+      assert.equal(res.status, 200, JSON.stringify(claims));
+      await res.body?.cancel();
+    }
+  });
+});
+
+Deno.test("gateway keeps the local anon and service_role keys valid", async () => {
+  const { anon, serviceRole } = await localApiKeys(SECRET);
+  await withGateway(async (base) => {
+    for (const key of [anon, serviceRole]) {
+      const res = await fetch(`${base}/echo`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+    }
+  });
+});
+
+Deno.test("gateway answers nosniff on every response, its own 401 and 404 included", async () => {
+  const { anon } = await localApiKeys(SECRET);
+  await withGateway(async (base) => {
+    const answers = [
+      await fetch(`${base}/echo`),
+      await fetch(`${base}/nope`, { headers: { authorization: `Bearer ${anon}` } }),
+      await fetch(`${base.replace("/functions/v1", "")}/elsewhere`),
+      await fetch(`${base}/echo/x`, { headers: { authorization: `Bearer ${anon}` } }),
+    ];
+    for (const res of answers) {
+      assert.equal(res.headers.get("x-content-type-options"), "nosniff", res.url);
+      await res.body?.cancel();
+    }
+  });
+});

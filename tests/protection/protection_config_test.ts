@@ -3,6 +3,7 @@
  * createApiProtection() builds for a configuration (no database or Redis is contacted).
  */
 import assert from "node:assert/strict";
+import "../_support/local_function_env.ts";
 import { api } from "../../supabase/functions/api/app.ts";
 import {
   API_RATE_LIMITS,
@@ -37,8 +38,12 @@ Deno.test("createApiProtection() gives each route its chain and summarises what 
     COMPTOIR_TRUSTED_PROXY: "1",
     COMPTOIR_RATE_LIMITS: '{"catalog": {"limit": 7}}',
   }));
-  // The limiter, then the load monitor.
-  assert.equal(protection.middleware("GET /products").length, 2);
+  // Per address: the limiter, then the load monitor, before authentication.
+  assert.equal(protection.middleware("GET /products").beforeAuth.length, 2);
+  assert.equal(protection.middleware("GET /products").middleware.length, 0);
+  // Per user: once the caller is known.
+  assert.equal(protection.middleware("POST /orders").beforeAuth.length, 0);
+  assert.equal(protection.middleware("POST /orders").middleware.length, 2);
   assert.equal(protection.middleware("GET /products"), protection.middleware("GET /products"));
   const summary = protection.summary as {
     level: string;
@@ -59,7 +64,7 @@ Deno.test("createApiProtection() gives each route its chain and summarises what 
 Deno.test("createApiProtection() with the backend off adds nothing to the routes", () => {
   const protection = createApiProtection(settings({ COMPTOIR_RATE_LIMIT_BACKEND: "off" }));
   for (const route of Object.keys(API_ROUTE_LIMITS) as (keyof typeof API_ROUTE_LIMITS)[]) {
-    assert.deepEqual(protection.middleware(route), []);
+    assert.deepEqual(protection.middleware(route), { beforeAuth: [], middleware: [] });
   }
   assert.equal(protection.limiter, null);
   assert.equal((protection.summary.rate_limit as Record<string, unknown>).adaptive, false);
@@ -67,7 +72,20 @@ Deno.test("createApiProtection() with the backend off adds nothing to the routes
 
 Deno.test("createApiProtection() refuses an override of a policy the api does not have", () => {
   assert.throws(
-    () => createApiProtection(settings({ COMPTOIR_RATE_LIMITS: '{"checkout": {"limit": 1}}' })),
+    () =>
+      createApiProtection(settings({
+        COMPTOIR_TRUSTED_PROXY: "0",
+        COMPTOIR_RATE_LIMITS: '{"checkout": {"limit": 1}}',
+      })),
     /unknown policy checkout \(known: catalog, inventory, orders_create, orders_read, dashboard\)/,
+  );
+});
+
+Deno.test("createApiProtection() refuses to start when clients cannot be told apart", () => {
+  assert.throws(() => createApiProtection(settings()), /COMPTOIR_TRUSTED_PROXY is not set/);
+  const local = createApiProtection(settings({ COMPTOIR_TRUSTED_PROXY: "0" }));
+  assert.equal(
+    (local.summary.rate_limit as Record<string, unknown>).client_address,
+    "connection peer",
   );
 });

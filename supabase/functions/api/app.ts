@@ -46,7 +46,7 @@ api.route({
     200: (v) => ({ description: "A page of products", schema: s.listSchema(s.productSchema)(v) }),
   },
   errors: [400, 429, 503],
-  middleware: protect("GET /products"),
+  ...protect("GET /products"),
   handler: async (c, { query }, v) => {
     const { rows, next } = await withDbErrors(() => catalog.searchProducts(getDb(), query));
     return c.json(present.page(v, rows.map((r) => present.product(r, v)), query.limit, next));
@@ -61,7 +61,7 @@ api.route({
   request: { params: s.idParams },
   responses: { 200: (v) => ({ description: "The product", schema: s.productDetailSchema(v) }) },
   errors: [400, 404, 429, 503],
-  middleware: protect("GET /products/:id"),
+  ...protect("GET /products/:id"),
   handler: async (c, { params }, v) => {
     const row = await withDbErrors(() => catalog.productDetail(getDb(), params.id));
     if (!row) throw notFound(`Product ${params.id}`);
@@ -86,7 +86,7 @@ api.route({
     }),
   },
   errors: [429, 503],
-  middleware: protect("GET /categories"),
+  ...protect("GET /categories"),
   handler: async (c, _input, v) => {
     const rows = await withDbErrors(() => catalog.listCategories(getDb()));
     return c.json({ data: rows.map((r) => present.category(r, v)) });
@@ -103,7 +103,7 @@ api.route({
     200: (v) => ({ description: "A page of products", schema: s.listSchema(s.productSchema)(v) }),
   },
   errors: [400, 404, 429, 503],
-  middleware: protect("GET /categories/:id/products"),
+  ...protect("GET /categories/:id/products"),
   handler: async (c, { params, query }, v) => {
     const sql = getDb();
     if (!await withDbErrors(() => catalog.categoryExists(sql, params.id))) {
@@ -124,7 +124,7 @@ api.route({
   request: { query: s.inventoryQuery },
   responses: { 200: { description: "Stock levels", schema: s.inventorySchema } },
   errors: [400, 429, 503],
-  middleware: protect("GET /inventory"),
+  ...protect("GET /inventory"),
   handler: async (c, { query }) => {
     const rows = await withDbErrors(() => reports.inventoryLevels(getDb(), query));
     c.header("cache-control", "no-store");
@@ -155,7 +155,7 @@ api.route({
     }),
   },
   errors: [400, 401, 403, 409, 413, 415, 422, 429, 503],
-  middleware: protect("POST /orders"),
+  ...protect("POST /orders"),
   handler: async (c, { body, headers }, v) => {
     const { order, replayed } = await withDbErrors(() =>
       orders.placeOrder(getDb(), callerOf(c), body.items, headers["idempotency-key"])
@@ -180,7 +180,7 @@ api.route({
     }),
   },
   errors: [400, 401, 429, 503],
-  middleware: protect("GET /orders"),
+  ...protect("GET /orders"),
   handler: async (c, { query }, v) => {
     const { rows, next } = await withDbErrors(() => orders.listOrders(getDb(), callerOf(c), query));
     return c.json(present.page(v, rows.map((r) => present.orderSummary(r, v)), query.limit, next));
@@ -196,7 +196,7 @@ api.route({
   request: { params: s.idParams },
   responses: { 200: (v) => ({ description: "The order", schema: s.orderSchema(v) }) },
   errors: [400, 401, 404, 429, 503],
-  middleware: protect("GET /orders/:id"),
+  ...protect("GET /orders/:id"),
   handler: async (c, { params }, v) => {
     const doc = await withDbErrors(() => orders.orderDetails(getDb(), callerOf(c), params.id));
     // RLS hides other customers' orders: they are indistinguishable from missing ones.
@@ -214,7 +214,7 @@ api.route({
   request: { query: s.dashboardQuery },
   responses: { 200: { description: "The dashboard", schema: s.dashboardSchema } },
   errors: [400, 401, 403, 429, 503],
-  middleware: protect("GET /dashboard/sales"),
+  ...protect("GET /dashboard/sales"),
   handler: async (c, { query }) => {
     return c.json(
       await withDbErrors(() => reports.salesDashboard(getDb(), callerOf(c), query.days)),
@@ -231,7 +231,7 @@ api.route({
   request: { query: s.topProductsQuery },
   responses: { 200: { description: "Top products", schema: s.topProductsSchema } },
   errors: [400, 401, 403, 429, 503],
-  middleware: protect("GET /dashboard/top-products"),
+  ...protect("GET /dashboard/top-products"),
   handler: async (c, { query }) => {
     const doc = await withDbErrors(() => reports.salesDashboard(getDb(), callerOf(c), query.days));
     return c.json({ data: (doc.top_products as unknown[]).slice(0, query.limit) });

@@ -18,19 +18,32 @@ export interface ProductFilters {
   cursor?: Record<string, unknown>;
 }
 
-/** One page of products plus the position after its last row (undefined on the last page). */
+/** Most rows `public.search_products` returns per call (its `p_limit` contract). */
+export const SEARCH_MAX_ROWS = 100;
+
+/**
+ * One page of products plus the position after its last row (undefined on the last page).
+ * Whether there is a next page is known by asking for one row more than the page; a full page of
+ * the SQL function's maximum cannot ask for more, so it asks for one row after the page instead.
+ */
 export async function searchProducts(sql: Sql, f: ProductFilters) {
-  const rows = await sql`
+  const rows = await searchRows(sql, f, Math.min(f.limit + 1, SEARCH_MAX_ROWS), f.cursor);
+  let more = rows.length > f.limit;
+  if (!more && rows.length === f.limit && f.limit === SEARCH_MAX_ROWS) {
+    const last = rows[rows.length - 1].cursor as Record<string, unknown>;
+    more = (await searchRows(sql, f, 1, last)).length > 0;
+  }
+  const pageRows = rows.slice(0, f.limit);
+  return { rows: pageRows, next: more ? pageRows[pageRows.length - 1].cursor : undefined };
+}
+
+function searchRows(sql: Sql, f: ProductFilters, limit: number, after?: Record<string, unknown>) {
+  return sql`
     select id, sku, name, price_cents, currency, category_id, available, cursor
     from public.search_products(
       ${f.q ?? null}, ${f.category_id ?? null}, ${f.min_price ?? null}, ${f.max_price ?? null},
-      ${f.in_stock ?? null}, ${f.sort}, ${f.limit + 1}, ${
-    f.cursor ? sql.json(f.cursor as never) : null
-  }
+      ${f.in_stock ?? null}, ${f.sort}, ${limit}, ${after ? sql.json(after as never) : null}
     )`;
-  const more = rows.length > f.limit;
-  const pageRows = more ? rows.slice(0, f.limit) : rows;
-  return { rows: pageRows, next: more ? pageRows[pageRows.length - 1].cursor : undefined };
 }
 
 /** An active product with its category and available stock, or undefined. */

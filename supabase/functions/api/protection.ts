@@ -1,7 +1,8 @@
 /**
  * How the `api` function protects itself, in one place: the rate-limit policy of every route, the
  * backend chosen by configuration (`COMPTOIR_RATE_LIMIT_BACKEND`: `postgres` by default, `upstash`,
- * or `off`), whether client addresses come from forwarding headers (`COMPTOIR_TRUSTED_PROXY`),
+ * or `off`), where client addresses come from (`COMPTOIR_TRUSTED_PROXY`: the connection's peer or
+ * the trusted proxy's `X-Forwarded-For` entry; required, the function does not start without it),
  * adaptive limits fed by the 5xx share and latency of the routes and by the database breaker, and
  * one JSON log line at start saying all of that. Routes take their middleware from
  * {@linkcode protect}; `COMPTOIR_RATE_LIMITS` changes a policy without a deploy (see
@@ -15,9 +16,9 @@ import { rateLimitBackendFor } from "../_shared/rate_limit/backend_from_settings
 import { RateLimiter } from "../_shared/rate_limit/limiter.ts";
 import { LoadMonitor } from "../_shared/rate_limit/load_monitor.ts";
 import { defineRateLimitPolicies } from "../_shared/rate_limit/policies.ts";
-import { limitRoute } from "../_shared/rate_limit/route_limit.ts";
+import { limitPhase, limitRoute } from "../_shared/rate_limit/route_limit.ts";
 import {
-  RATE_LIMIT_ENV,
+  checkClientAddressSetting,
   type RateLimitSettings,
   rateLimitSettingsFromEnv,
   withOverrides,
@@ -101,10 +102,18 @@ export const API_ROUTE_LIMITS = {
 /** A rate-limited api route. */
 export type ApiRoute = keyof typeof API_ROUTE_LIMITS;
 
+/** A route's protection, in the two places of its chain (see `ApiRegistry`'s `RouteSpec`). */
+export interface RouteProtection {
+  /** Runs before authentication: per-address limits. */
+  beforeAuth: MiddlewareHandler[];
+  /** Runs once the caller is known and allowed, before validation: per-user limits. */
+  middleware: MiddlewareHandler[];
+}
+
 /** The api's protection as configured. */
 export interface ApiProtection {
   /** The middleware of `route` (none when rate limiting is off). */
-  middleware(route: ApiRoute): MiddlewareHandler[];
+  middleware(route: ApiRoute): RouteProtection;
   /** The adaptive factor and its recent changes. */
   readonly adaptive: AdaptiveLimit;
   /** The limiter, `null` when rate limiting is off. */
@@ -115,7 +124,8 @@ export interface ApiProtection {
 
 /**
  * Builds the protection for `settings`; throws on an override naming an unknown policy or
- * breaking a policy's rules.
+ * breaking a policy's rules, and when per-address limits are in force but nothing says where
+ * client addresses come from.
  *
  * @example
  * ```ts
@@ -125,6 +135,8 @@ export interface ApiProtection {
  */
 export function createApiProtection(settings: RateLimitSettings): ApiProtection {
   const policies = withOverrides(API_RATE_LIMITS, settings.overrides);
+  checkClientAddressSetting(settings, Object.values(policies));
+  const trustedProxies = settings.trustedProxies ?? 0;
   const { backend, store } = rateLimitBackendFor(settings.backend);
   const breaker = databaseBreaker();
   const adaptive = new AdaptiveLimit({ name: "api" });
@@ -138,44 +150,27 @@ export function createApiProtection(settings: RateLimitSettings): ApiProtection 
   const monitor = limiter && settings.adaptive
     ? new LoadMonitor({ adaptive, openBreakers: () => breaker.status === "closed" ? 0 : 1 })
     : undefined;
-  const chains = new Map<ApiRoute, MiddlewareHandler[]>();
+  const chains = new Map<ApiRoute, RouteProtection>();
   for (const [route, name] of Object.entries(API_ROUTE_LIMITS) as [ApiRoute, ApiPolicyName][]) {
-    chains.set(
-      route,
-      limiter
-        ? limitRoute({
-          policy: policies[name],
-          limiter,
-          trustedProxies: settings.trustedProxies,
-          monitor,
-        })
-        : [],
-    );
+    const chain = limiter
+      ? limitRoute({ policy: policies[name], limiter, trustedProxies, monitor })
+      : [];
+    const before = limitPhase(policies[name]) === "before_auth";
+    chains.set(route, { beforeAuth: before ? chain : [], middleware: before ? [] : chain });
   }
 
-  const warnings: string[] = [];
-  const ipPolicies = Object.values(policies).filter((p) => p.identity === "ip");
-  if (limiter && settings.trustedProxies === 0 && ipPolicies.length > 0) {
-    warnings.push(
-      `${RATE_LIMIT_ENV.trustedProxy} is not set: X-Forwarded-For is ignored and the function ` +
-        `cannot see client addresses, so ${
-          ipPolicies.map((p) => p.name).join(", ")
-        } count every anonymous client together; set it to the number of proxies in front of ` +
-        `the function`,
-    );
-  }
   const summary = {
-    level: warnings.length > 0 ? "warn" : "info",
+    level: "info",
     msg: "api protection in force",
     rate_limit: {
       backend: settings.backend,
       store,
       adaptive: limiter !== null && settings.adaptive,
       trusted_proxies: settings.trustedProxies,
-      client_address: settings.trustedProxies > 0
-        ? `X-Forwarded-For, entry appended by the outermost of ${settings.trustedProxies} ` +
-          `trusted prox${settings.trustedProxies === 1 ? "y" : "ies"}`
-        : "not from forwarding headers",
+      client_address: trustedProxies > 0
+        ? `X-Forwarded-For, entry appended by the outermost of ${trustedProxies} ` +
+          `trusted prox${trustedProxies === 1 ? "y" : "ies"}`
+        : "connection peer",
       overridden: Object.keys(settings.overrides),
     },
     policies: limiter
@@ -197,30 +192,41 @@ export function createApiProtection(settings: RateLimitSettings): ApiProtection 
       failure_threshold: breaker.policy.failureThreshold,
       open_ms: breaker.policy.openMs,
     },
-    ...(warnings.length > 0 ? { warnings } : {}),
   };
 
   return {
-    middleware: (route) => chains.get(route) ?? [],
+    middleware: (route) => chains.get(route) ?? { beforeAuth: [], middleware: [] },
     adaptive,
     limiter,
     summary,
   };
 }
 
-const protection = createApiProtection(rateLimitSettingsFromEnv());
-(protection.summary.level === "warn" ? console.warn : console.info)(
-  JSON.stringify(protection.summary),
-);
+function startProtection(): ApiProtection {
+  try {
+    return createApiProtection(rateLimitSettingsFromEnv());
+  } catch (err) {
+    // The function does not start: say why once, as a structured line, then fail the import.
+    console.error(JSON.stringify({
+      level: "error",
+      msg: "api protection misconfigured",
+      error: err instanceof Error ? err.message : String(err),
+    }));
+    throw err;
+  }
+}
+
+const protection = startProtection();
+console.info(JSON.stringify(protection.summary));
 
 /**
- * The middleware of an api route: its rate limit and the load monitor.
+ * The protection of an api route: its rate limit and the load monitor, spread into the route.
  *
  * @example
  * ```ts
- * api.route({ method: "get", path: "/products", ..., middleware: protect("GET /products") });
+ * api.route({ method: "get", path: "/products", ..., ...protect("GET /products") });
  * ```
  */
-export function protect(route: ApiRoute): MiddlewareHandler[] {
+export function protect(route: ApiRoute): RouteProtection {
   return protection.middleware(route);
 }

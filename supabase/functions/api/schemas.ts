@@ -8,6 +8,7 @@
 import { z } from "zod";
 import {
   id,
+  jsonId,
   minorUnits,
   pagination,
   queryArray,
@@ -79,7 +80,7 @@ export const topProductsQuery = z.object({
 }).strict();
 
 const orderLine = z.object({
-  product_id: id.optional(),
+  product_id: jsonId.optional(),
   sku: sku.optional(),
   quantity: z.number().int().min(1).max(1000),
 }).strict().refine((l) => (l.product_id === undefined) !== (l.sku === undefined), {

@@ -5,12 +5,15 @@
  *
  * Tokens are verified, never just decoded: HS256 with `COMPTOIR_JWT_SECRET` when it is set (local
  * stack, projects on the legacy shared secret), otherwise the project's JWKS at
- * `${SUPABASE_URL}/auth/v1/.well-known/jwks.json` (asymmetric signing keys).
+ * `${SUPABASE_URL}/auth/v1/.well-known/jwks.json` (asymmetric signing keys). A good signature is
+ * not enough: the claims must hold too (`exp` always; `sub` and the `authenticated` audience for a
+ * signed-in user; no `iat` in the future), the same rules the local gateway applies.
  * @module
  */
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import type { Context, MiddlewareHandler } from "hono";
 import { ProblemError, problems } from "../http/problem.ts";
+import { tokenClaimsProblem } from "./token_claims.ts";
 import { recordAuthAttempt, recordAuthFailure } from "../metrics/hooks.ts";
 
 /** Roles the API distinguishes. */
@@ -95,6 +98,12 @@ export async function callerFromRequest(request: Request): Promise<Caller> {
     claims = await verifier(match[1]);
   } catch (err) {
     recordAuthFailure("jwt", authFailureReason(err));
+    throw new ProblemError(
+      problems.unauthorized("The access token is invalid or expired"),
+    );
+  }
+  if (tokenClaimsProblem(claims) !== undefined) {
+    recordAuthFailure("jwt", "invalid_claims");
     throw new ProblemError(
       problems.unauthorized("The access token is invalid or expired"),
     );

@@ -2,6 +2,8 @@
  * Database errors at the HTTP edge: one mapping from SQLSTATE to problem+json, so a bad input that
  * reaches Postgres is a 4xx, an unavailable database a 503, and only the unexpected a 500.
  * Codes in class `CT` are raised by comptoir's own SQL functions (see their comments).
+ * Clients get fixed, documented messages: the server's text and SQLSTATE (which name columns,
+ * types and the values a client sent) are logged here, never answered.
  * Every call runs through the "database" circuit breaker: while it is open the answer is an
  * immediate 503 `dependency-unavailable` with `Retry-After` and `retry_after_ms`.
  * @module
@@ -28,8 +30,19 @@ function parseDetail(detail: string | undefined): unknown {
   }
 }
 
+/** Logs what the database said about a request it refused, for the operators only. */
+function logRefusal(code: string, e: PgError): void {
+  console.warn(JSON.stringify({
+    level: "warn",
+    msg: "database refused the request",
+    sqlstate: code,
+    error: typeof e.message === "string" ? e.message.slice(0, 500) : undefined,
+  }));
+}
+
 /**
- * The problem for a database error, or undefined when it is unexpected (a 500).
+ * The problem for a database error, or undefined when it is unexpected (a 500). The answer's
+ * text is fixed per kind; the server's message is logged, not answered.
  *
  * @example
  * ```ts
@@ -69,7 +82,7 @@ export function problemFromDbError(err: unknown): ProblemError | undefined {
         type: "mixed-currencies",
         status: 422,
         title: "Mixed currencies",
-        detail: e.message ?? "All products of an order must share one currency",
+        detail: "All products of an order must share one currency",
       });
     case "CT429":
       return new ProblemError({
@@ -80,17 +93,26 @@ export function problemFromDbError(err: unknown): ProblemError | undefined {
         limits: parseDetail(e.detail),
       });
     case "42501":
-      return new ProblemError(problems.forbidden(e.message ?? "Not allowed"));
+      logRefusal(code, e);
+      return new ProblemError(problems.forbidden("This caller may not do this"));
   }
   if (code.startsWith("22")) {
-    return new ProblemError(problems.badRequest(e.message ?? "Invalid value", { sqlstate: code }));
+    // A value the database cannot use: out of range, of the wrong type, or a cursor that was
+    // not made for this query.
+    logRefusal(code, e);
+    return new ProblemError(
+      problems.badRequest(
+        "A value in the request cannot be used (out of range, or a cursor of another query)",
+      ),
+    );
   }
   if (code.startsWith("23")) {
+    logRefusal(code, e);
     return new ProblemError({
       type: "constraint-violation",
       status: 409,
       title: "Conflict",
-      detail: e.message ?? "The change conflicts with existing data",
+      detail: "The change conflicts with existing data",
     });
   }
   if (

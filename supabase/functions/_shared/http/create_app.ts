@@ -1,6 +1,8 @@
 /**
  * The Hono app every comptoir function starts from: base path `/<function>` (the path a Supabase
- * function sees), HTTP metrics (unless `COMPTOIR_METRICS=off`), CORS, request id, body limit,
+ * function sees), HTTP metrics (unless `COMPTOIR_METRICS=off`), security headers (hono's
+ * secure-headers: `X-Content-Type-Options: nosniff` and the rest on every response), CORS,
+ * request id, body limit,
  * JSON-only bodies, and one error handler that answers RFC 9457 problem+json for everything —
  * unknown routes (404), wrong methods (405 with `Allow`), oversized bodies (413), other media types
  * (415) and unexpected errors (500, logged).
@@ -12,6 +14,7 @@ import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
 import { ProblemError, problemResponse, problems } from "./problem.ts";
 import { httpMetrics } from "../metrics/middleware.ts";
 import { METRICS_ENABLED } from "../metrics/pipeline.ts";
@@ -56,6 +59,9 @@ export function createFunctionApp<E extends Env = Env>(
 
   // First, so that every response is counted, the ones other middleware answers included.
   if (METRICS_ENABLED) app.use(httpMetrics({ functionName: name }));
+  // Browsers call the functions cross-origin (CORS below): a same-origin resource policy would not
+  // stop CORS reads anyway and would only confuse, so the policy says so.
+  app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(requestId({ headerName: "x-request-id" }));
   app.use(
     cors({

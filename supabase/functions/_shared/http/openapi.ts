@@ -29,7 +29,10 @@ export interface RouteSpec<S extends RequestSchemas, V extends string> {
   summary: string;
   description?: string;
   tags: string[];
-  /** Roles allowed; absent = anyone, including anonymous callers. */
+  /**
+   * Roles allowed; absent = anyone, including anonymous callers. A route with roles answers with
+   * the caller's own data, so its responses are `Cache-Control: no-store`.
+   */
   roles?: CallerRole[];
   request: S;
   /** Success responses by status, per version when they differ. */
@@ -38,7 +41,14 @@ export interface RouteSpec<S extends RequestSchemas, V extends string> {
   errors: number[];
   /** Versions serving it. */
   versions?: readonly V[];
-  /** Extra middleware run after validation (e.g. rate limiting). */
+  /**
+   * Middleware run first, before authentication (per-address rate limits: bad tokens count too).
+   */
+  beforeAuth?: MiddlewareHandler[];
+  /**
+   * Middleware run once the caller is known and has an allowed role, before validation (per-user
+   * rate limits: bad input counts too).
+   */
   middleware?: MiddlewareHandler[];
   handler: (c: Context, input: ValidInput<S>, version: V) => Response | Promise<Response>;
 }
@@ -98,14 +108,17 @@ export class ApiRegistry<V extends string, E extends Env = Env> {
   /** Registers `spec` under each of its versions. */
   route<S extends RequestSchemas>(spec: RouteSpec<S, V>): void {
     for (const version of spec.versions ?? this.#options.versions) {
-      const handlers: MiddlewareHandler[] = [authenticate()];
+      const handlers: MiddlewareHandler[] = [...(spec.beforeAuth ?? []), authenticate()];
       if (spec.roles) handlers.push(requireRole(...spec.roles));
-      handlers.push(validate(spec.request), ...(spec.middleware ?? []));
+      handlers.push(...(spec.middleware ?? []), validate(spec.request));
       this.#app.on(
         spec.method.toUpperCase(),
         `/${version}${spec.path}`,
         ...handlers as [MiddlewareHandler],
-        (c: Context) => spec.handler(c, validInput<S>(c), version),
+        (c: Context) => {
+          if (spec.roles) c.header("cache-control", "no-store");
+          return spec.handler(c, validInput<S>(c), version);
+        },
       );
       this.#routes.push({ version, spec: spec as unknown as RouteSpec<RequestSchemas, string> });
     }
@@ -217,6 +230,11 @@ const PROBLEM_SCHEMA = {
           code: { type: "string" },
         },
       },
+    },
+    error_count: { type: "integer", description: "Invalid fields found, listed or not" },
+    errors_truncated: {
+      type: "boolean",
+      description: "Present when `errors` lists only the first of `error_count` fields",
     },
   },
 };

@@ -2,6 +2,10 @@
  * RFC 9457 problem details: the one error shape every comptoir function answers with.
  *
  * `type` is a stable URI per error kind so clients branch on it, never on `title` or `detail`.
+ * Every problem response is `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`
+ * (an error is never worth caching, and one answered to a signed-in caller may describe their
+ * data); `detail` and `instance` are cut to a bounded length, so a client that sends a huge path
+ * or header value never gets it echoed back in full.
  * @module
  */
 
@@ -27,6 +31,25 @@ export interface ProblemDetails {
   [extension: string]: unknown;
 }
 
+/** Longest `detail` a problem carries, in characters. */
+export const MAX_DETAIL_LENGTH = 500;
+
+/** Longest `instance` (request path) a problem carries, in characters. */
+export const MAX_INSTANCE_LENGTH = 200;
+
+/**
+ * `value` cut to `max` characters, an ellipsis marking the cut: for anything a client sent that an
+ * error message repeats.
+ *
+ * @example
+ * ```ts
+ * boundedText("x".repeat(1000), 10); // "xxxxxxxxx…"
+ * ```
+ */
+export function boundedText(value: string, max: number): string {
+  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
+}
+
 /** Options of {@linkcode problemResponse}. */
 export interface ProblemResponseOptions {
   /** Extra response headers, e.g. `Allow` or `Retry-After`. */
@@ -48,9 +71,17 @@ export function problemResponse(
 ): Response {
   const headers = new Headers(options.headers);
   headers.set("content-type", PROBLEM_CONTENT_TYPE);
+  headers.set("x-content-type-options", "nosniff");
+  if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
   const body = {
     ...problem,
     type: problem.type.includes(":") ? problem.type : PROBLEM_TYPE_BASE + problem.type,
+    ...(typeof problem.detail === "string"
+      ? { detail: boundedText(problem.detail, MAX_DETAIL_LENGTH) }
+      : {}),
+    ...(typeof problem.instance === "string"
+      ? { instance: boundedText(problem.instance, MAX_INSTANCE_LENGTH) }
+      : {}),
   };
   return new Response(JSON.stringify(body), { status: problem.status, headers });
 }
@@ -130,7 +161,8 @@ export const problems = {
     type: "unsupported-media-type",
     status: 415,
     title: "Unsupported Media Type",
-    detail: `Content type ${received ?? "(none)"} is not accepted; use ${accepted.join(" or ")}`,
+    detail: `Content type ${received === undefined ? "(none)" : boundedText(received, 100)} ` +
+      `is not accepted; use ${accepted.join(" or ")}`,
     accepted,
   }),
   serviceUnavailable: (detail: string): ProblemDetails => ({

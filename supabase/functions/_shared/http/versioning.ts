@@ -88,16 +88,17 @@ function normalise(raw: string): string {
  * const fetch = withVersioning(app.fetch, { basePath: "/api", supported: ["v1", "v2"], defaultVersion: "v1" });
  * ```
  */
-export function withVersioning(
-  fetch: (request: Request) => Response | Promise<Response>,
+export function withVersioning<A extends unknown[]>(
+  fetch: (request: Request, ...rest: A) => Response | Promise<Response>,
   options: VersioningOptions,
-): (request: Request) => Promise<Response> {
-  return async function versioned(request) {
+): (request: Request, ...rest: A) => Promise<Response> {
+  // `rest` is what the server passes on (Deno.serve's connection info, Hono's c.env).
+  return async function versioned(request, ...rest) {
     const url = new URL(request.url);
     const inApi = url.pathname === options.basePath ||
       url.pathname.startsWith(options.basePath + "/");
     if (!inApi || options.unversioned?.includes(url.pathname) || request.method === "OPTIONS") {
-      return await fetch(request);
+      return await fetch(request, ...rest);
     }
     const resolution = resolveVersion(request, options);
     if (!resolution.ok) {
@@ -115,7 +116,7 @@ export function withVersioning(
     url.pathname = `${options.basePath}/${resolution.version}${
       resolution.rest === "/" ? "" : resolution.rest
     }`;
-    const response = await fetch(new Request(url, request));
+    const response = await fetch(new Request(url, request), ...rest);
     const headers = new Headers(response.headers);
     headers.set("api-version", resolution.version);
     headers.append("vary", "API-Version, Accept-Version");

@@ -2,9 +2,12 @@
  * Who a request counts against: the user (JWT `sub`, verified by the caller's auth), the API key
  * (hashed, so raw keys never reach Redis or Postgres), or the client address.
  *
- * `X-Forwarded-For` and `X-Real-IP` are only believed when a trusted proxy in front of the function
- * sets them: anybody can send those headers, and believing them unconditionally lets a client pick
- * a fresh identity per request. Without a trusted proxy the connection address is used.
+ * The client address is the TCP peer when the function is reached directly, or the entry the
+ * outermost trusted proxy appended to `X-Forwarded-For` when proxies sit in front of it. Nothing
+ * else: anybody can send `X-Forwarded-For` or `X-Real-IP`, and believing an entry the client
+ * wrote lets it pick a fresh identity per request (or somebody else's). An address that cannot be
+ * known (no peer, a missing or malformed hop) is `null`, which the limiter counts in a small
+ * bucket of its own (see {@linkcode unknownIdentityKey}).
  * @module
  */
 import type { IdentityKind } from "./types.ts";
@@ -25,14 +28,17 @@ export interface ClientAddressOptions {
  *
  * With `trustedProxies = n`, the address is the n-th entry from the right of `X-Forwarded-For`:
  * each trusted proxy appended the address it was reached from, so entries further left were sent
- * by the client and prove nothing. IPv6 addresses are reduced to their /64 network, the unit a
- * single subscriber usually holds.
+ * by the client and prove nothing. Fewer than n entries, or a hop that is not an IP address, is
+ * `null`: falling back to another entry or header would hand the choice to the client. With
+ * `trustedProxies = 0` it is the connection address. IPv6 addresses are reduced to their /64
+ * network, the unit a single subscriber usually holds.
  *
  * @example
  * ```ts
  * const headers = new Headers({ "x-forwarded-for": "6.6.6.6, 203.0.113.7" });
  * clientAddress(headers, { trustedProxies: 1 }); // "203.0.113.7"
  * clientAddress(headers, { connectionAddress: "10.0.0.2" }); // "10.0.0.2"
+ * clientAddress(new Headers({ "x-real-ip": "6.6.6.6" }), { trustedProxies: 1 }); // null
  * ```
  */
 export function clientAddress(
@@ -40,18 +46,15 @@ export function clientAddress(
   { trustedProxies = 0, connectionAddress = null }: ClientAddressOptions = {},
 ): string | null {
   if (trustedProxies > 0) {
+    // Several X-Forwarded-For fields are one list (RFC 9110 §5.3); Headers joins them with ", ".
     const forwarded = (headers.get("x-forwarded-for") ?? "")
       .split(",")
       .map((part) => part.trim())
       .filter((part) => part !== "");
-    if (forwarded.length > 0) {
-      const candidate = normalizeAddress(forwarded[Math.max(0, forwarded.length - trustedProxies)]);
-      if (candidate) return candidate;
-    }
-    const real = normalizeAddress(headers.get("x-real-ip")?.trim() ?? "");
-    if (real) return real;
+    if (forwarded.length < trustedProxies) return null;
+    return normalizeAddress(forwarded[forwarded.length - trustedProxies]);
   }
-  return connectionAddress ? normalizeAddress(connectionAddress) ?? connectionAddress : null;
+  return connectionAddress ? normalizeAddress(connectionAddress) : null;
 }
 
 /**
@@ -113,15 +116,34 @@ export async function hashApiKey(apiKey: string): Promise<string> {
 }
 
 /**
- * The counter key of an identity: kind plus value, so a user id can never collide with an IP.
- * A missing identity shares the single `anonymous` counter of its kind — strict rather than
- * unlimited.
+ * The counter key of a known identity: kind plus value, so a user id can never collide with an IP.
  *
  * @example
  * ```ts
  * identityKey("user", "3f1c…"); // "user:3f1c…"
  * ```
  */
-export function identityKey(kind: IdentityKind, value: string | null | undefined): string {
-  return `${kind}:${value && value.length > 0 ? value : "anonymous"}`;
+export function identityKey(kind: IdentityKind, value: string): string {
+  return `${kind}:${value}`;
 }
+
+/**
+ * The counter key of every request whose identity of `kind` cannot be known. Its first part is
+ * not a kind, so no known identity ever shares it; the limiter gives it a small limit
+ * ({@linkcode UNKNOWN_IDENTITY_SHARE}), so requests nobody can tell apart neither get unlimited
+ * requests nor use up the counter of a client that is known.
+ *
+ * @example
+ * ```ts
+ * unknownIdentityKey("ip"); // "unknown:ip"
+ * ```
+ */
+export function unknownIdentityKey(kind: IdentityKind): string {
+  return `unknown:${kind}`;
+}
+
+/**
+ * Share of a policy's limit that all requests of unknown identity get together (at least 1):
+ * 600 a minute per known address is 30 a minute for every unknown one at once.
+ */
+export const UNKNOWN_IDENTITY_SHARE = 1 / 20;

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { clientAddress, hashApiKey, identityKey, normalizeAddress } from "./identity.ts";
+import {
+  clientAddress,
+  hashApiKey,
+  identityKey,
+  normalizeAddress,
+  unknownIdentityKey,
+} from "./identity.ts";
 
 Deno.test("clientAddress() ignores forwarding headers without a trusted proxy", () => {
   const headers = new Headers({ "x-forwarded-for": "1.2.3.4", "x-real-ip": "5.6.7.8" });
@@ -12,16 +18,21 @@ Deno.test("clientAddress() takes the entry the trusted proxy appended, not the c
   assert.equal(clientAddress(spoofed, { trustedProxies: 1 }), "203.0.113.7");
   const twoHops = new Headers({ "x-forwarded-for": "6.6.6.6, 203.0.113.7, 10.0.0.1" });
   assert.equal(clientAddress(twoHops, { trustedProxies: 2 }), "203.0.113.7");
-  const realIp = new Headers({ "x-real-ip": "198.51.100.4" });
-  assert.equal(
-    clientAddress(realIp, { trustedProxies: 1, connectionAddress: "10.0.0.1" }),
-    "198.51.100.4",
-  );
-  const garbage = new Headers({ "x-forwarded-for": "not-an-ip" });
-  assert.equal(
-    clientAddress(garbage, { trustedProxies: 1, connectionAddress: "10.0.0.1" }),
-    "10.0.0.1",
-  );
+});
+
+Deno.test("clientAddress() behind a proxy is unknown rather than a header the client chose", () => {
+  const proxied = { trustedProxies: 1, connectionAddress: "10.0.0.1" };
+  // X-Real-IP is the client's word, the proxy's peer is the proxy itself.
+  assert.equal(clientAddress(new Headers({ "x-real-ip": "198.51.100.4" }), proxied), null);
+  assert.equal(clientAddress(new Headers(), proxied), null);
+  assert.equal(clientAddress(new Headers({ "x-forwarded-for": "not-an-ip" }), proxied), null);
+  // One hop where two proxies should have appended: the entry is the client's.
+  const short = new Headers({ "x-forwarded-for": "203.0.113.7" });
+  assert.equal(clientAddress(short, { trustedProxies: 2 }), null);
+  // A garbage hop does not fall back to the entry further left.
+  const left = new Headers({ "x-forwarded-for": "203.0.113.7, garbage" });
+  assert.equal(clientAddress(left, proxied), null);
+  assert.equal(clientAddress(new Headers(), { connectionAddress: "not-an-ip" }), null);
 });
 
 Deno.test("normalizeAddress() strips ports and groups IPv6 by /64", () => {
@@ -39,5 +50,6 @@ Deno.test("hashApiKey() and identityKey() keep raw keys out of storage keys", as
   assert.equal(hashed, await hashApiKey("sk_live_secret"));
   assert.notEqual(hashed, await hashApiKey("sk_live_other"));
   assert.equal(identityKey("api_key", hashed), `api_key:${hashed}`);
-  assert.equal(identityKey("user", null), "user:anonymous");
+  assert.equal(unknownIdentityKey("user"), "unknown:user");
+  assert.notEqual(unknownIdentityKey("ip"), identityKey("ip", "unknown"));
 });

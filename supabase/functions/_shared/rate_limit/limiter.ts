@@ -6,7 +6,7 @@
  */
 import { type Clock, realClock } from "../clock.ts";
 import type { AdaptiveLimit } from "./adaptive.ts";
-import { identityKey } from "./identity.ts";
+import { identityKey, UNKNOWN_IDENTITY_SHARE, unknownIdentityKey } from "./identity.ts";
 import {
   type IdentityKind,
   type RateLimitBackend,
@@ -131,12 +131,16 @@ export class RateLimiter {
     };
   }
 
-  /** Counts one request of `identity` (the value for `policy.identity`; `null` if unknown). */
+  /**
+   * Counts one request of `identity` (the value for `policy.identity`). `null` (unknown) is
+   * counted in the kind's own small bucket: a share of the limit for all unknown requests at once.
+   */
   async check(
     policy: RateLimitPolicy,
     identity: string | null | undefined,
   ): Promise<RateLimitDecision> {
-    const rule = this.rule(policy);
+    const known = typeof identity === "string" && identity.length > 0;
+    const rule = known ? this.rule(policy) : unknownRule(this.rule(policy));
     const factor = policy.adaptive === false ? 1 : this.#adaptive?.factor ?? 1;
     const base = {
       policy: policy.name,
@@ -147,7 +151,10 @@ export class RateLimiter {
     };
     let decision: RateLimitDecision;
     try {
-      const result = await this.#backend.consume(rule, identityKey(policy.identity, identity));
+      const key = known
+        ? identityKey(policy.identity, identity)
+        : unknownIdentityKey(policy.identity);
+      const result = await this.#backend.consume(rule, key);
       const at = this.#clock.now();
       decision = {
         ...base,
@@ -205,4 +212,10 @@ export class RateLimiter {
     });
     this.#suppressed = 0;
   }
+}
+
+/** The rule of requests whose identity is unknown: the same rule with a small share of the limit. */
+function unknownRule(rule: RateLimitRule): RateLimitRule {
+  const share = (n: number) => Math.max(1, Math.floor(n * UNKNOWN_IDENTITY_SHARE));
+  return { ...rule, limit: share(rule.limit), refill: share(rule.refill) };
 }

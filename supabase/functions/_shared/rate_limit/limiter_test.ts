@@ -77,3 +77,21 @@ Deno.test("RateLimiter lets unexpected backend bugs surface", async () => {
   };
   await assert.rejects(new RateLimiter({ backend: buggy }).check(policy, "u"), TypeError);
 });
+
+Deno.test("RateLimiter counts unknown identities in a small bucket of their own", async () => {
+  const clock = new FakeClock();
+  const limiter = new RateLimiter({ backend: new MemoryRateLimitBackend({ clock }), clock });
+  const big = { ...policy, limit: 100 };
+  const unknown = [];
+  for (let i = 0; i < 6; i++) unknown.push(await limiter.check(big, i % 2 ? null : ""));
+  // 5 % of the limit for every unknown request together, then refused.
+  assert.deepEqual(unknown.map((d) => d.allowed), [true, true, true, true, true, false]);
+  assert.equal(unknown[0].rule.limit, 5);
+  // Known identities keep the full limit and are untouched by the unknown bucket.
+  const known = await limiter.check(big, "u1");
+  assert.equal(known.allowed, true);
+  assert.equal(known.remaining, 99);
+  // A tiny policy still lets one unknown request through.
+  assert.equal((await limiter.check({ ...policy, name: "tiny", limit: 3 }, null)).allowed, true);
+  assert.equal((await limiter.check({ ...policy, name: "tiny", limit: 3 }, null)).allowed, false);
+});

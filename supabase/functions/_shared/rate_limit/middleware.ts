@@ -22,7 +22,7 @@ export interface RateLimitMiddlewareOptions {
   limiter?: RateLimiter;
   /**
    * The identity value for `policy.identity`: the verified JWT `sub`, the hashed API key, or the
-   * client address (see identity.ts). `null` shares the `anonymous` counter.
+   * client address (see identity.ts). `null` (unknown) counts in the small unknown bucket.
    */
   identify: (c: Context) => string | null | undefined | Promise<string | null | undefined>;
   /** Adaptive factor, when no `limiter` is given. */

@@ -59,7 +59,9 @@ Deno.test("rateLimit() answers 503 when the store is down and the policy fails c
   assert.equal(closed.status, 503);
   assert.equal(closed.headers.get("retry-after"), "5");
   assert.equal((await closed.json()).type, "https://comptoir.dev/problems/rate-limit-unavailable");
-  const open = await app(down, clock).request("/api/search");
+  const open = await app(down, clock).request("/api/search", {
+    headers: { "x-test-ip": "192.0.2.1" },
+  });
   assert.equal(open.status, 200);
   assert.equal(open.headers.get("ratelimit-policy"), '"search";q=2;w=10');
   assert.equal(open.headers.get("ratelimit"), null);

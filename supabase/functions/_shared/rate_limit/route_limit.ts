@@ -4,6 +4,10 @@
  * the client address for `ip` (forwarding headers believed only behind trusted proxies) — and the
  * middleware chain is the limiter, then the load monitor that feeds adaptive limits with what the
  * admitted requests experience (refused ones say nothing about the function's health).
+ *
+ * Limits run before the work they protect: per-address and per-key limits before
+ * authentication (a flood of bad tokens is counted too), per-user limits as soon as the caller is
+ * known and allowed, and both before validation, so bad input counts like any other request.
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
@@ -26,7 +30,21 @@ export interface LimitRouteOptions {
 }
 
 /**
- * The middleware of a rate-limited route, to run after authentication.
+ * When a policy's identity is known: `before_auth` for addresses and API keys (they are in the
+ * request), `after_auth` for users (the verified caller).
+ *
+ * @example
+ * ```ts
+ * limitPhase(policy) === "before_auth" ? beforeAuth.push(...chain) : afterAuth.push(...chain);
+ * ```
+ */
+export function limitPhase(policy: RateLimitPolicy): "before_auth" | "after_auth" {
+  return policy.identity === "user" ? "after_auth" : "before_auth";
+}
+
+/**
+ * The middleware of a rate-limited route, to run where {@linkcode limitPhase} says and before
+ * validation.
  *
  * @example
  * ```ts
@@ -44,9 +62,9 @@ export function limitRoute(
 }
 
 /**
- * How a request names its identity of `kind`; `null` shares the kind's `anonymous` counter.
- * `user` needs `authenticate()` before it: a signed-in user is their id, the service role is one
- * identity, anybody else anonymous.
+ * How a request names its identity of `kind`; `null` when it cannot be known (counted in the
+ * kind's small unknown bucket). `user` needs `authenticate()` before it: a signed-in user is their
+ * id, the service role is one identity, anybody else unknown.
  *
  * @example
  * ```ts
@@ -74,7 +92,10 @@ export function identify(
   }
 }
 
-/** The TCP peer when the app is served by `Deno.serve(app.fetch)` directly (Hono's `c.env`). */
+/**
+ * The TCP peer: Deno.serve's connection info, which `Deno.serve(app.fetch)` and the local gateway
+ * hand the app as Hono's `c.env`.
+ */
 function peerAddress(c: Context): string | null {
   const env = c.env as { remoteAddr?: { hostname?: unknown } } | undefined;
   const hostname = env?.remoteAddr?.hostname;

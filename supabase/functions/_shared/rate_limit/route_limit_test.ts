@@ -14,7 +14,9 @@ import type { IdentityKind, RateLimitPolicy } from "./types.ts";
 const SECRET = new TextEncoder().encode("route-limit-test-secret-of-32-bytes!!");
 
 function token(claims: Record<string, unknown>): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).sign(SECRET);
+  return new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1h").sign(
+    SECRET,
+  );
 }
 
 /** Runs `body` with tokens verified against the test secret. */
@@ -49,7 +51,13 @@ Deno.test("identify('user') is the verified user, the service role, or anonymous
     const who = echo("user");
     const user = crypto.randomUUID();
     assert.equal(
-      await who({ authorization: `Bearer ${await token({ role: "authenticated", sub: user })}` }),
+      await who({
+        authorization: `Bearer ${await token({
+          role: "authenticated",
+          aud: "authenticated",
+          sub: user,
+        })}`,
+      }),
       user,
     );
     assert.equal(

@@ -4,13 +4,19 @@
  * | variable                      | values                                   | default    |
  * | ----------------------------- | ---------------------------------------- | ---------- |
  * | `COMPTOIR_RATE_LIMIT_BACKEND` | `postgres`, `upstash`, `off`             | `postgres` |
- * | `COMPTOIR_TRUSTED_PROXY`      | proxies that append to `X-Forwarded-For` | `0`        |
+ * | `COMPTOIR_TRUSTED_PROXY`      | proxies that append to `X-Forwarded-For` | required   |
  * | `COMPTOIR_RATE_LIMITS`        | JSON of per-policy changes               | none       |
  * | `COMPTOIR_RATE_LIMIT_ADAPTIVE`| `on`, `off`                              | `on`       |
  *
  * `postgres` works on any Postgres, the embedded PGlite included; `upstash` needs
  * `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN`. A wrong value stops the function at
  * start rather than letting it run with limits nobody chose.
+ *
+ * `COMPTOIR_TRUSTED_PROXY` has no default because no default is right everywhere: `0` (the
+ * function is reached directly, the connection's peer is the client; the local stack sets it) is
+ * wrong behind Supabase's gateway, where every peer is the gateway itself, and `1` (hosted
+ * Supabase) is wrong where nothing appends to `X-Forwarded-For`. Left unset while a per-address
+ * policy is in force, the function refuses to start ({@linkcode checkClientAddressSetting}).
  * @module
  */
 import { defineRateLimitPolicies, type PolicyDefinition } from "./policies.ts";
@@ -33,9 +39,9 @@ export interface RateLimitSettings {
   backend: RateLimitBackendKind;
   /**
    * Proxies in front of the function that append the client address to `X-Forwarded-For`;
-   * 0 believes no forwarding header.
+   * 0 believes no forwarding header (the peer address is the client); `null` when not configured.
    */
-  trustedProxies: number;
+  trustedProxies: number | null;
   /** Whether adaptive policies follow the load signals. */
   adaptive: boolean;
   /** Per-policy changes, e.g. `{ "catalog": { "limit": 50 } }`. */
@@ -70,8 +76,10 @@ export function rateLimitSettingsFromEnv(
   }
 
   const proxies = (env.get(RATE_LIMIT_ENV.trustedProxy) ?? "").trim();
-  const trustedProxies = proxies === "" ? 0 : Number(proxies);
-  if (!Number.isInteger(trustedProxies) || trustedProxies < 0) {
+  const trustedProxies = proxies === "" ? null : Number(proxies);
+  if (
+    trustedProxies !== null && (!/^\d+$/.test(proxies) || !Number.isSafeInteger(trustedProxies))
+  ) {
     throw new RangeError(
       `${RATE_LIMIT_ENV.trustedProxy} must be the number of proxies in front of the function ` +
         `that append the client address to X-Forwarded-For (e.g. 1), got ${proxies}`,
@@ -89,6 +97,31 @@ export function rateLimitSettingsFromEnv(
     adaptive: adaptive === "on",
     overrides: parseOverrides(env.get(RATE_LIMIT_ENV.limits)),
   };
+}
+
+/**
+ * Throws when per-address policies are in force and nothing says where client addresses come
+ * from: with `COMPTOIR_TRUSTED_PROXY` unset the function could not tell one client from another,
+ * so a single client could use up the limit of everybody.
+ *
+ * @example
+ * ```ts
+ * checkClientAddressSetting(rateLimitSettingsFromEnv(), Object.values(policies));
+ * ```
+ */
+export function checkClientAddressSetting(
+  settings: RateLimitSettings,
+  policies: readonly RateLimitPolicy[],
+): void {
+  if (settings.backend === "off" || settings.trustedProxies !== null) return;
+  const perAddress = policies.filter((p) => p.identity === "ip").map((p) => p.name);
+  if (perAddress.length === 0) return;
+  throw new TypeError(
+    `${RATE_LIMIT_ENV.trustedProxy} is not set, so ${perAddress.join(", ")} cannot tell ` +
+      `clients apart: set it to the number of proxies that append the client address to ` +
+      `X-Forwarded-For (1 on hosted Supabase), or to 0 when clients reach the function ` +
+      `directly and the connection's peer is the client`,
+  );
 }
 
 function parseOverrides(raw: string | undefined): Record<string, Partial<PolicyDefinition>> {

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { RATE_LIMIT_POLICIES } from "./policies.ts";
-import { rateLimitSettingsFromEnv, withOverrides } from "./settings.ts";
+import { checkClientAddressSetting, rateLimitSettingsFromEnv, withOverrides } from "./settings.ts";
 
 const env = (vars: Record<string, string>) => new Map(Object.entries(vars));
 
-Deno.test("rateLimitSettingsFromEnv() defaults to Postgres, no trusted proxy, adaptive on", () => {
+Deno.test("rateLimitSettingsFromEnv() defaults to Postgres, no proxy setting, adaptive on", () => {
   assert.deepEqual(rateLimitSettingsFromEnv(env({})), {
     backend: "postgres",
-    trustedProxies: 0,
+    trustedProxies: null,
     adaptive: true,
     overrides: {},
   });
@@ -40,6 +40,8 @@ Deno.test("rateLimitSettingsFromEnv() refuses what nobody can have meant", () =>
     [{ COMPTOIR_RATE_LIMIT_BACKEND: "upstash" }, /needs UPSTASH_REDIS_REST_URL/],
     [{ COMPTOIR_TRUSTED_PROXY: "true" }, /number of proxies/],
     [{ COMPTOIR_TRUSTED_PROXY: "-1" }, /number of proxies/],
+    [{ COMPTOIR_TRUSTED_PROXY: "1.5" }, /number of proxies/],
+    [{ COMPTOIR_TRUSTED_PROXY: "0x1" }, /number of proxies/],
     [{ COMPTOIR_RATE_LIMITS: "{catalog: 5}" }, /not valid JSON/],
     [{ COMPTOIR_RATE_LIMITS: "[1]" }, /JSON object keyed by policy name/],
     [{ COMPTOIR_RATE_LIMITS: '{"catalog": 5}' }, /catalog must be an object/],
@@ -71,4 +73,20 @@ Deno.test("withOverrides() changes named policies, checks them again and rejects
     () => withOverrides(RATE_LIMIT_POLICIES, { public_read: { limit: 0 } }),
     /limit must be a positive integer/,
   );
+});
+
+Deno.test("checkClientAddressSetting() refuses per-address policies with no address source", () => {
+  const policies = Object.values(RATE_LIMIT_POLICIES);
+  const unset = rateLimitSettingsFromEnv(env({}));
+  assert.throws(
+    () => checkClientAddressSetting(unset, policies),
+    /COMPTOIR_TRUSTED_PROXY is not set/,
+  );
+  for (const value of ["0", "1"]) {
+    const set = rateLimitSettingsFromEnv(env({ COMPTOIR_TRUSTED_PROXY: value }));
+    checkClientAddressSetting(set, policies);
+  }
+  const off = rateLimitSettingsFromEnv(env({ COMPTOIR_RATE_LIMIT_BACKEND: "off" }));
+  checkClientAddressSetting(off, policies);
+  checkClientAddressSetting(unset, policies.filter((p) => p.identity !== "ip"));
 });

@@ -87,8 +87,32 @@ export const minorUnits = z.number().int().min(0).max(99_999_999_999);
 /** Money as minor units plus currency. */
 export const money = z.object({ amount: minorUnits, currency });
 
-/** A positive database id (bigint identity) within JavaScript's safe range. */
-export const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const ID_RANGE = `Expected an id from 1 to ${Number.MAX_SAFE_INTEGER}`;
+
+/**
+ * A positive database id (bigint identity) in a path or query string: decimal digits only (no
+ * `0x`, exponent, sign, space or fraction) and within JavaScript's safe range.
+ *
+ * @example
+ * ```ts
+ * id.parse("200"); // 200
+ * id.safeParse("0xC8").success; // false
+ * ```
+ */
+export const id = z.string().regex(/^\d{1,16}$/, "Expected a decimal integer id").transform(
+  Number,
+).pipe(z.number().int().min(1, ID_RANGE).max(Number.MAX_SAFE_INTEGER, ID_RANGE));
+
+/**
+ * A positive database id in a JSON body: a JSON integer, never a string, boolean or array.
+ *
+ * @example
+ * ```ts
+ * jsonId.parse(200); // 200
+ * jsonId.safeParse("200").success; // false
+ * ```
+ */
+export const jsonId = z.number().int().min(1, ID_RANGE).max(Number.MAX_SAFE_INTEGER, ID_RANGE);
 
 /** Query-string integer: "12" → 12. */
 export function queryInt({ min, max }: { min?: number; max?: number } = {}) {
@@ -134,6 +158,26 @@ export function encodeCursor(position: unknown): string {
   );
 }
 
+/** Keys a cursor position may have, and how long a text value in it may be. */
+const CURSOR_MAX_KEYS = 8;
+const CURSOR_MAX_TEXT = 300;
+
+/**
+ * Whether a decoded position looks like one the server made: a few keys whose values are short
+ * text, safe integers or finite numbers of the same range, booleans or null. Anything else was
+ * tampered with and would only reach the database to be refused there.
+ */
+function isPosition(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const entries = Object.entries(value);
+  return entries.length <= CURSOR_MAX_KEYS &&
+    entries.every(([, v]) =>
+      v === null || typeof v === "boolean" ||
+      (typeof v === "string" && v.length <= CURSOR_MAX_TEXT) ||
+      (typeof v === "number" && Number.isFinite(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER)
+    );
+}
+
 /** An opaque cursor made by {@linkcode encodeCursor}, decoded back to its JSON object. */
 export const cursor = z.string().regex(/^[A-Za-z0-9_-]{1,400}$/, "Malformed cursor").transform(
   (value, ctx) => {
@@ -144,8 +188,8 @@ export const cursor = z.string().regex(/^[A-Za-z0-9_-]{1,400}$/, "Malformed curs
           Uint8Array.from(binary, (c) => c.charCodeAt(0)),
         ),
       );
-      if (decoded === null || typeof decoded !== "object" || Array.isArray(decoded)) throw 0;
-      return decoded as Record<string, unknown>;
+      if (!isPosition(decoded)) throw 0;
+      return decoded;
     } catch {
       ctx.addIssue({ code: "custom", message: "Malformed cursor" });
       return z.NEVER;

@@ -3,11 +3,16 @@
  * schemas and answers one problem+json listing every invalid field (RFC 9457 §3 `errors` with JSON
  * pointers). Status: 400 when the request itself is malformed (query, path, headers, unparsable JSON,
  * bytes that are not UTF-8), 422 when a well-formed JSON body breaks the rules.
+ *
+ * The answer stays small whatever the request: at most {@linkcode MAX_REPORTED_ERRORS} entries
+ * (`error_count` gives the total, `errors_truncated` says when some were left out), pointers and
+ * details cut to a bounded length, and the JSON parser's message (which quotes the body) replaced
+ * by a fixed one.
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { ProblemError } from "../http/problem.ts";
+import { boundedText, ProblemError } from "../http/problem.ts";
 
 /** Schemas for the parts of a request; object schemas are strict (unknown keys are errors). */
 export interface RequestSchemas {
@@ -32,6 +37,12 @@ export interface FieldError {
 }
 
 const INPUT_KEY = "validInput";
+
+/** Most invalid fields one error response lists. */
+export const MAX_REPORTED_ERRORS = 20;
+
+/** Longest pointer or detail of a reported field, in characters. */
+const MAX_FIELD_TEXT = 200;
 
 /**
  * Validates the request and stores the parsed values for {@linkcode validInput}.
@@ -72,7 +83,13 @@ export function validate<S extends RequestSchemas>(schemas: S): MiddlewareHandle
         status,
         title: malformed ? "Invalid request" : "Validation failed",
         detail: `${errors.length} invalid field${errors.length === 1 ? "" : "s"}`,
-        errors,
+        errors: errors.slice(0, MAX_REPORTED_ERRORS).map((e) => ({
+          ...e,
+          pointer: boundedText(e.pointer, MAX_FIELD_TEXT),
+          detail: boundedText(e.detail, MAX_FIELD_TEXT),
+        })),
+        error_count: errors.length,
+        ...(errors.length > MAX_REPORTED_ERRORS ? { errors_truncated: true } : {}),
       });
     }
     c.set(INPUT_KEY as never, parsed as never);
@@ -125,12 +142,13 @@ async function readJson(c: Context): Promise<unknown> {
   }
   try {
     return JSON.parse(text);
-  } catch (err) {
+  } catch {
+    // V8's message quotes the body: a fixed message instead.
     throw new ProblemError({
       type: "invalid-json",
       status: 400,
       title: "Invalid JSON body",
-      detail: err instanceof SyntaxError ? err.message : "The request body is not valid JSON",
+      detail: "The request body is not valid JSON",
     });
   }
 }

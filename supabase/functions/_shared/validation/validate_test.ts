@@ -2,7 +2,19 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { createFunctionApp } from "../http/create_app.ts";
 import { validate, validInput } from "./validate.ts";
-import { pagination, queryArray, queryBool, queryInt, sku, sort, text } from "./schemas.ts";
+import {
+  cursor,
+  encodeCursor,
+  id,
+  jsonId,
+  pagination,
+  queryArray,
+  queryBool,
+  queryInt,
+  sku,
+  sort,
+  text,
+} from "./schemas.ts";
 
 const schemas = {
   query: z.object({
@@ -98,4 +110,41 @@ Deno.test("text() strips control characters, normalises to NFC and caps length a
   assert.equal(s.safeParse("abcdef").success, false);
   assert.equal(s.safeParse("bad\uFFFD").success, false);
   assert.equal(text({ max: 10, multiline: true }).parse("a\nb\u0007"), "a\nb");
+});
+
+Deno.test("validate() caps the reported errors and bounds what it echoes", async () => {
+  const app = createFunctionApp("f");
+  app.get("/x", validate({ query: z.object({}).strict() }), (c) => c.text("ok"));
+  const keys = Array.from({ length: 500 }, (_, i) => `k${i}=1`).join("&");
+  const res = await app.request(`/f/x?${keys}&${"y".repeat(5000)}=1`);
+  assert.equal(res.status, 400);
+  const body = await res.json();
+  assert.equal(body.errors.length, 20);
+  assert.equal(body.error_count, 501);
+  assert.equal(body.errors_truncated, true);
+  const few = await (await app.request("/f/x?a=1")).json();
+  assert.equal(few.error_count, 1);
+  assert.equal(few.errors_truncated, undefined);
+  const long = await (await app.request(`/f/x?${"y".repeat(5000)}=1`)).json();
+  assert.ok(long.errors[0].pointer.length <= 200);
+});
+
+Deno.test("id and jsonId take integers only, in range", () => {
+  assert.equal(id.parse("200"), 200);
+  for (const bad of ["0xC8", "2e2", "true", "1.0", "-1", "0", " 1", "9007199254740992", 200]) {
+    assert.equal(id.safeParse(bad).success, false, String(bad));
+  }
+  assert.equal(jsonId.parse(200), 200);
+  for (const bad of [true, "200", [[200]], 2.5, 0, 1e300]) {
+    assert.equal(jsonId.safeParse(bad).success, false, JSON.stringify(bad));
+  }
+});
+
+Deno.test("cursor refuses positions the server could not have made", () => {
+  const enc = (v: unknown) => encodeCursor(v);
+  assert.deepEqual(cursor.parse(enc({ price_cents: 100, id: 3 })), { price_cents: 100, id: 3 });
+  assert.deepEqual(cursor.parse(enc({ rank: 0.25, id: 3 })), { rank: 0.25, id: 3 });
+  for (const bad of [{ id: 1e308 }, { id: [1] }, { id: { a: 1 } }, { name: "x".repeat(301) }]) {
+    assert.equal(cursor.safeParse(enc(bad)).success, false, JSON.stringify(bad));
+  }
 });
