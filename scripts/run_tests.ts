@@ -116,7 +116,7 @@ async function supabaseCliSuite(cluster: PgCluster): Promise<SuiteResult> {
     "--db-url",
     cluster.url() + "?sslmode=disable",
     "--schema",
-    "public,private,demo",
+    "public,private,demo,shop_api",
     "--fail-on",
     "error",
   ]);
