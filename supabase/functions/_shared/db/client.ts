@@ -164,6 +164,11 @@ export function createDb({
     // 20 s after the database is back; the database breaker already spaces attempts while it is
     // down (one probe per open period), so the client only needs a short pause.
     backoff: (retries: number) => Math.min(0.05 * retries, 0.5),
+    // Types the server knows and the driver does not (enums, composites, their arrays) are read
+    // once when the pool starts, as 3.x did on connect. Left to the first query that meets one,
+    // 4.x loads them in the middle of that query, and the embedded PGlite of `deno task dev`
+    // (one session behind a socket) loses the connection.
+    eager_types: true,
     onnotice: () => {},
     // int8 as a JS number: ids and minor-unit amounts stay far below 2^53, and JSON has no bigint.
     types: {
