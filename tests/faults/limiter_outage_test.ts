@@ -5,18 +5,13 @@
  * and both serve again once Postgres is back.
  */
 import assert from "node:assert/strict";
-import { runFaultScenario } from "../../scripts/lib/fault_scenarios.ts";
-import { assertNothingBroken, printReport, testCluster } from "./support.ts";
+import { faultScenario } from "./support.ts";
 
 Deno.test("database gone during rate-limit checks and metric flushes: limiter fails per its mode", async () => {
-  const report = await runFaultScenario({
+  const report = await faultScenario({
     kind: "limiter",
-    cluster: testCluster(),
-    clients: 10,
     rounds: 2,
   });
-  printReport(report);
-  assertNothingBroken(report);
   assert.ok(report.failClosed >= 10, `${report.failClosed} fail-closed refusals`);
   assert.equal(report.failClosedOnOpenRoutes, 0);
   const browsing = report.attempts.filter((a) => a.method === "GET");

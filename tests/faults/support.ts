@@ -4,9 +4,30 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { FaultReport } from "../../scripts/lib/fault_scenarios.ts";
+import {
+  type FaultReport,
+  type FaultScenarioOptions,
+  runFaultScenario,
+} from "../../scripts/lib/fault_scenarios.ts";
+import { testCluster } from "../protection/support.ts";
 
-export { testCluster } from "../protection/support.ts";
+/**
+ * Runs a scenario with ten clients on the test cluster, prints its figures and checks
+ * {@linkcode assertNothingBroken}; returns the report for the scenario's own checks.
+ *
+ * @example
+ * ```ts
+ * const report = await faultScenario({ kind: "terminate", rounds: 3 });
+ * ```
+ */
+export async function faultScenario(
+  options: Omit<FaultScenarioOptions, "cluster">,
+): Promise<FaultReport> {
+  const report = await runFaultScenario({ clients: 10, ...options, cluster: testCluster() });
+  printReport(report);
+  assertNothingBroken(report);
+  return report;
+}
 
 /**
  * The process served throughout and afterwards, every failed answer was a 503 problem+json with
