@@ -17,6 +17,26 @@
  * | connect_timeout  | 5 s                  | 5 s                            |
  * | reconnect pause  | 50 ms per failure in a row, at most 0.5 s (postgres.js: up to 20 s) |
  *
+ * Driver: postgres.js 4.1.0. 3.4.9 can kill the whole process when a connection closes with a small
+ * write queued: `write()` defers writes under 1 KB with `setImmediate(nextWrite)`, `closed()` nulls
+ * the socket, and the deferred `socket.write` throws an uncaught `TypeError: Cannot read properties
+ * of null (reading 'write')` that no caller can catch (porsager/postgres#1154, #1208; the fixes,
+ * #1168 and #1209, are unreleased; denoland/deno#34667 was closed as a userland bug). Postgres
+ * stopping while orders were placed took the gateway down with it, and on the edge runtime the
+ * isolate and every request it held. 4.x is the maintainer's release line, a rewrite whose socket
+ * layer drops writes once closed (`src/socket.js`: `write: data => !closed && socket.write(data)`)
+ * and rejects the queries of a dead connection with `CONNECTION_CLOSED` or the server's SQLSTATE;
+ * tests/faults/driver_race_test.ts reproduces the crash in a child process (it fails on 3.4.9).
+ * Chosen over carrying a patched 3.4.9: a fork must be re-applied and re-audited at every upstream
+ * release and bundled into every function. What 4.x changes and why it does not touch comptoir:
+ * parameter types are decided by the server (every parameter here is a string, a number, JSON or
+ * has a cast, and time columns are timestamptz), `sql.array()` is gone (unused), transactions are
+ * stricter (a query after `begin` settled rejects, which is what we want). The options below keep
+ * their v3 meaning: `prepare`, `types` (int8), `backoff`, `max_lifetime`, `idle_timeout`,
+ * `connect_timeout`; errors still carry `code` / `detail`, and connection failures keep the codes
+ * resilience/classify.ts and db/errors.ts match (`ECONNREFUSED`, `CONNECTION_CLOSED`,
+ * `CONNECT_TIMEOUT`, 57P01...).
+ *
  * Calls go through the "database" circuit breaker ({@linkcode databaseBreaker}, used by
  * `withDbErrors()` and the Postgres rate-limit backend): once the database keeps failing, requests
  * are refused at once with 503 instead of each waiting for a connect timeout, and one probe per
@@ -144,6 +164,11 @@ export function createDb({
     // 20 s after the database is back; the database breaker already spaces attempts while it is
     // down (one probe per open period), so the client only needs a short pause.
     backoff: (retries: number) => Math.min(0.05 * retries, 0.5),
+    // Types the server knows and the driver does not (enums, composites, their arrays) are read
+    // once when the pool starts, as 3.x did on connect. Left to the first query that meets one,
+    // 4.x loads them in the middle of that query, and the embedded PGlite of `deno task dev`
+    // (one session behind a socket) loses the connection.
+    eager_types: true,
     onnotice: () => {},
     // int8 as a JS number: ids and minor-unit amounts stay far below 2^53, and JSON has no bigint.
     types: {
