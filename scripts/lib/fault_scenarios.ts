@@ -124,6 +124,9 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
   let server: DevServer | undefined;
   const shop = await createShop(admin, clients);
   await slowPlacement(admin, shop.products, placeOrderDelaySeconds);
+  // Each client places hundreds of orders that stay unpaid: lift the per-customer cap on pending
+  // orders (private.order_limits) for the scenario, and put it back after.
+  const restoreLimits = await liftPendingOrderCap(admin);
   try {
     server = await startDevServer({
       dbUrl: proxy ? proxy.url(cluster.url()) : cluster.url(),
@@ -177,6 +180,7 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
     await server?.stop();
     await cluster.start();
     await dropSlowPlacement(admin, shop.products).catch(() => {});
+    await restoreLimits().catch(() => {});
     proxy?.close();
     await admin.end({ timeout: 5 });
   }
@@ -216,6 +220,22 @@ async function createShop(admin: postgres.Sql, clients: number): Promise<Shop> {
     products.push(Number(product.id));
   }
   return { users, products };
+}
+
+/** Raises the per-customer pending-order cap; returns what puts the previous one back. */
+async function liftPendingOrderCap(admin: postgres.Sql): Promise<() => Promise<void>> {
+  const [before] = await admin`
+    select max_pending_orders, max_pending_units from private.order_limits where id`;
+  await admin`
+    update private.order_limits
+    set max_pending_orders = 10000, max_pending_units = 10000000 where id`;
+  return async () => {
+    await admin`
+      update private.order_limits
+      set max_pending_orders = ${before.max_pending_orders},
+          max_pending_units = ${before.max_pending_units}
+      where id`;
+  };
 }
 
 /** A trigger that makes reserving the scenario's products sleep, inside place_order's transaction. */
