@@ -27,8 +27,9 @@ Deno.test("directly reached, per-address limits count the connection's peer addr
     const line = protectionLine(server);
     assert.equal(line.level, "info");
     assert.equal((line.rate_limit as Record<string, unknown>).client_address, "connection peer");
+    const chosen = [uniqueIp(), uniqueIp()];
     const res = await request(server, "api/v1/categories", {
-      headers: { "x-forwarded-for": uniqueIp(), "x-real-ip": uniqueIp() },
+      headers: { "x-forwarded-for": chosen[0], "x-real-ip": chosen[1] },
     });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("ratelimit-policy"), `"catalog";q=100000;w=3600`);
@@ -37,7 +38,8 @@ Deno.test("directly reached, per-address limits count the connection's peer addr
       .map((r) => r.key);
     assert.ok(keys.includes("catalog:ip:127.0.0.1"), JSON.stringify(keys));
     assert.ok(
-      !keys.some((k) => k.includes("198.1")),
+      // Other tests of the run count their own addresses in the same table: look for these two.
+      !keys.some((k) => chosen.some((ip) => k === `catalog:ip:${ip}`)),
       `a client-chosen header was counted: ${keys}`,
     );
   } finally {
