@@ -228,13 +228,39 @@ export function recordDbError(sqlstateClass: string): void {
   inc("comptoir_db_errors_total", { sqlstate_class: sqlstateClass });
 }
 
-/** Sets this isolate's pool gauges: connections in use and the configured maximum. */
-export function recordDbPool(inUse: number, max: number): void {
+/**
+ * Sets this isolate's pool gauges: connections in use, the configured maximum, and statements or
+ * transactions waiting for a connection.
+ *
+ * @example
+ * ```ts
+ * recordDbPool(3, 3, 2);
+ * ```
+ */
+export function recordDbPool(inUse: number, max: number, waiting = 0): void {
   if (!METRICS_ENABLED) return;
   const { registry, flusher } = metricsPipeline();
   registry.setGauge("comptoir_db_pool_connections_in_use", {}, inUse);
   registry.setGauge("comptoir_db_pool_connections_max", {}, max);
+  registry.setGauge("comptoir_db_pool_connections_waiting", {}, waiting);
   flusher.notify();
+}
+
+/**
+ * Counts the `retries` made for one call to `dependency` (`postgres`, `redis`), by how the call
+ * ended: `recovered` when a retry succeeded, `failed` when it still failed.
+ *
+ * @example
+ * ```ts
+ * recordRetries("postgres", 1, "recovered");
+ * ```
+ */
+export function recordRetries(
+  dependency: string,
+  retries: number,
+  outcome: "recovered" | "failed",
+): void {
+  if (retries > 0) inc("comptoir_retries_total", { dependency, outcome }, retries);
 }
 
 /** Observes one refresh attempt of a materialized view (`schema.name`), counting failures. */
