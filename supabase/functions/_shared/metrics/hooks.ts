@@ -36,6 +36,18 @@ export const RATE_LIMIT_POLICY_LABELS: Readonly<Record<string, string>> = {
   dashboard: "authenticated",
 };
 
+/**
+ * The contract's `dependency` of each breaker whose name differs from it: the database's breaker
+ * is called `database` (db/client.ts) and exported as `postgres`.
+ */
+export const BREAKER_DEPENDENCY_LABELS: Readonly<Record<string, string>> = {
+  database: "postgres",
+};
+
+function dependencyOf(breaker: string): string {
+  return BREAKER_DEPENDENCY_LABELS[breaker] ?? breaker;
+}
+
 function inc(name: CounterName, labels: LabelValues = {}, by = 1): void {
   if (!METRICS_ENABLED) return;
   const { registry, flusher } = metricsPipeline();
@@ -92,6 +104,7 @@ export function recordCircuitBreakerState(dependency: string, state: string): vo
   if (!METRICS_ENABLED) return;
   if (!(BREAKER_STATES as readonly string[]).includes(state)) return;
   const { registry, flusher } = metricsPipeline();
+  dependency = dependencyOf(dependency);
   for (const s of BREAKER_STATES) {
     registry.setLatest(
       "comptoir_circuit_breaker_state",
@@ -124,7 +137,7 @@ export function recordCircuitBreakerTransition(event: BreakerTransitionLike): vo
   if (!METRICS_ENABLED) return;
   if (event.source !== "shared") {
     inc("comptoir_circuit_breaker_transitions_total", {
-      dependency: event.breaker,
+      dependency: dependencyOf(event.breaker),
       from: event.from,
       to: event.to,
     });
