@@ -39,8 +39,11 @@ Deno.test("API traffic records statements, pool use and the inventory cache", as
         delta(now, "comptoir_cache_hits_total", { cache: "inventory", tier: "shared" }) >= 1;
       return ok ? now : undefined;
     });
-    assert.equal(valueOf(after, "comptoir_db_pool_connections_max"), 3);
-    assert.ok(valueOf(after, "comptoir_db_pool_connections_in_use") <= 3);
+    // Summed over every process that flushed in the last 60 s: other dev servers of the suite
+    // share the test database's store.
+    const max = valueOf(after, "comptoir_db_pool_connections_max");
+    assert.ok(max >= 3, `pool max ${max}`);
+    assert.ok(valueOf(after, "comptoir_db_pool_connections_in_use") <= max);
     assert.equal(after.has("comptoir_db_pool_connections_waiting"), true);
 
     // The injected fault makes the request's statements slow for real.
