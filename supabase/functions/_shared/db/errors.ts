@@ -125,8 +125,7 @@ export interface WithDbErrorsOptions {
 /**
  * Runs a database call through the database breaker, turning expected failures into their
  * problem responses. An idempotent call is retried on transient failures, with jitter, within
- * the request's deadline (resilience/dependency_retry.ts); each attempt passes the breaker, so an
- * open breaker ends the retries at once.
+ * the request's deadline (resilience/dependency_retry.ts), inside one pass through the breaker.
  *
  * @example
  * ```ts
@@ -139,9 +138,12 @@ export async function withDbErrors<T>(
   fn: () => Promise<T>,
   { idempotent = false }: WithDbErrorsOptions = {},
 ): Promise<T> {
-  const once = () => databaseBreaker().execute(fn);
   try {
-    return await (idempotent ? retryDependency("postgres", once, DB_READ_RETRY) : once());
+    // One breaker outcome per call, retries included: the breaker counts requests that failed,
+    // so a read retried while the database is down does not open it on its own.
+    return await databaseBreaker().execute(() =>
+      idempotent ? retryDependency("postgres", fn, DB_READ_RETRY) : fn()
+    );
   } catch (err) {
     if (err instanceof CircuitOpenError) throw circuitOpenProblem(err);
     const problem = problemFromDbError(err);
