@@ -70,7 +70,10 @@ Deno.test("recordCircuitBreakerTransition() exports the database breaker as depe
     ),
     1,
   );
-  assert.equal(samples.get('comptoir_circuit_breaker_state{dependency="postgres",state="open"}'), 1);
+  assert.equal(
+    samples.get('comptoir_circuit_breaker_state{dependency="postgres",state="open"}'),
+    1,
+  );
 });
 
 Deno.test("recordRetries() counts retries by dependency and outcome, and nothing for none", () => {
