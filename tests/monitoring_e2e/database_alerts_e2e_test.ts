@@ -32,10 +32,14 @@ async function slowTraffic(
   return sent;
 }
 
-async function firing(prometheus: string, alert: string) {
-  return (await promAlerts(prometheus)).filter((a) =>
-    a.labels.alertname === alert && a.state === "firing"
-  );
+/** Waits until Prometheus holds `alert` firing, and returns its firing instances. */
+function firing(prometheus: string, alert: string) {
+  return waitFor(`${alert} firing`, async () => {
+    const alerts = (await promAlerts(prometheus)).filter((a) =>
+      a.labels.alertname === alert && a.state === "firing"
+    );
+    return alerts.length > 0 ? alerts : undefined;
+  }, { timeoutMs: 120_000, intervalMs: 1000 });
 }
 
 Deno.test("slow statements and a full pool raise HighDatabaseLatency and DatabasePoolSaturated", async () => {
@@ -56,25 +60,11 @@ Deno.test("slow statements and a full pool raise HighDatabaseLatency and Databas
   );
   try {
     const prometheus = stack.prometheus.url;
-    const latency = await waitFor(
-      "HighDatabaseLatency firing",
-      async () => {
-        const alerts = await firing(prometheus, "HighDatabaseLatency");
-        return alerts.length > 0 ? alerts : undefined;
-      },
-      { timeoutMs: 120_000, intervalMs: 1000 },
-    );
+    const latency = await firing(prometheus, "HighDatabaseLatency");
     assert.deepEqual(latency.map((a) => a.labels.operation), ["select"]);
     assert.equal(latency[0].labels.severity, "warning");
 
-    const saturated = await waitFor(
-      "DatabasePoolSaturated firing",
-      async () => {
-        const alerts = await firing(prometheus, "DatabasePoolSaturated");
-        return alerts.length > 0 ? alerts : undefined;
-      },
-      { timeoutMs: 120_000, intervalMs: 1000 },
-    );
+    const saturated = await firing(prometheus, "DatabasePoolSaturated");
     assert.equal(saturated.length, 1);
     const [max] = await promQuery(prometheus, "comptoir_db_pool_connections_max");
     assert.equal(max.value, 2);
