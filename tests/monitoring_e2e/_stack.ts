@@ -47,6 +47,10 @@ export interface MonitoringStackOptions {
   /** `for:` of each alert by name; alerts not listed get `defaultFor`. */
   alertFor?: Record<string, string>;
   defaultFor?: string;
+  /** Environment of the dev server, on top of {@linkcode MONITORED_ENV}. */
+  env?: Record<string, string>;
+  /** Prometheus' scrape interval (and timeout); 1 s by default. */
+  scrapeInterval?: string;
 }
 
 /**
@@ -81,14 +85,18 @@ export function shortenAlertDurations(
  * ```
  */
 export async function startMonitoringStack(
-  { alerting = false, alertFor = {}, defaultFor = "5s" }: MonitoringStackOptions = {},
+  { alerting = false, alertFor = {}, defaultFor = "5s", env = {}, scrapeInterval }:
+    MonitoringStackOptions = {},
 ): Promise<MonitoringStack> {
   const cleanups: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   };
   try {
-    const server = await startDevServer({ dbUrl: testDatabaseUrl(), env: MONITORED_ENV });
+    const server = await startDevServer({
+      dbUrl: testDatabaseUrl(),
+      env: { ...MONITORED_ENV, ...env },
+    });
     cleanups.push(() => server.stop());
 
     let recorder: Recorder | undefined;
@@ -123,6 +131,7 @@ export async function startMonitoringStack(
       port: PROMETHEUS_PORT,
       metricsTargets: [new URL(server.url).host],
       metricsToken: METRICS_TOKEN,
+      scrapeInterval,
       alertmanagerTargets: alertmanager ? [`127.0.0.1:${ALERTMANAGER_PORT}`] : [],
       ruleFiles: SHIPPED_RULE_FILES.map((file) => file.endsWith("/alerts.yml") ? alerts : file),
     });

@@ -33,6 +33,12 @@ export const api = new ApiRegistry(app, {
     "Products, categories, orders, inventory and the sales dashboard of a comptoir shop.",
 });
 
+/**
+ * Reads are retried on transient database failures; POST /orders is not retried here: a client
+ * that lost its answer retries with its Idempotency-Key, which replays the committed order.
+ */
+const READ = { idempotent: true } as const;
+
 const notFound = (what: string) => new ProblemError(problems.notFound(`${what} not found`));
 
 api.route({
@@ -48,7 +54,7 @@ api.route({
   errors: [400, 429, 503],
   ...protect("GET /products"),
   handler: async (c, { query }, v) => {
-    const { rows, next } = await withDbErrors(() => catalog.searchProducts(getDb(), query));
+    const { rows, next } = await withDbErrors(() => catalog.searchProducts(getDb(), query), READ);
     return c.json(present.page(v, rows.map((r) => present.product(r, v)), query.limit, next));
   },
 });
@@ -63,7 +69,7 @@ api.route({
   errors: [400, 404, 429, 503],
   ...protect("GET /products/:id"),
   handler: async (c, { params }, v) => {
-    const row = await withDbErrors(() => catalog.productDetail(getDb(), params.id));
+    const row = await withDbErrors(() => catalog.productDetail(getDb(), params.id), READ);
     if (!row) throw notFound(`Product ${params.id}`);
     return c.json({
       ...present.product(row, v),
@@ -88,7 +94,7 @@ api.route({
   errors: [429, 503],
   ...protect("GET /categories"),
   handler: async (c, _input, v) => {
-    const rows = await withDbErrors(() => catalog.listCategories(getDb()));
+    const rows = await withDbErrors(() => catalog.listCategories(getDb()), READ);
     return c.json({ data: rows.map((r) => present.category(r, v)) });
   },
 });
@@ -106,11 +112,12 @@ api.route({
   ...protect("GET /categories/:id/products"),
   handler: async (c, { params, query }, v) => {
     const sql = getDb();
-    if (!await withDbErrors(() => catalog.categoryExists(sql, params.id))) {
+    if (!await withDbErrors(() => catalog.categoryExists(sql, params.id), READ)) {
       throw notFound(`Category ${params.id}`);
     }
-    const { rows, next } = await withDbErrors(() =>
-      catalog.searchProducts(sql, { ...query, category_id: params.id })
+    const { rows, next } = await withDbErrors(
+      () => catalog.searchProducts(sql, { ...query, category_id: params.id }),
+      READ,
     );
     return c.json(present.page(v, rows.map((r) => present.product(r, v)), query.limit, next));
   },
@@ -126,7 +133,7 @@ api.route({
   errors: [400, 429, 503],
   ...protect("GET /inventory"),
   handler: async (c, { query }) => {
-    const rows = await withDbErrors(() => reports.inventoryLevels(getDb(), query));
+    const rows = await withDbErrors(() => reports.inventoryLevels(getDb(), query), READ);
     c.header("cache-control", "no-store");
     return c.json({ data: rows });
   },
@@ -182,7 +189,10 @@ api.route({
   errors: [400, 401, 429, 503],
   ...protect("GET /orders"),
   handler: async (c, { query }, v) => {
-    const { rows, next } = await withDbErrors(() => orders.listOrders(getDb(), callerOf(c), query));
+    const { rows, next } = await withDbErrors(
+      () => orders.listOrders(getDb(), callerOf(c), query),
+      READ,
+    );
     return c.json(present.page(v, rows.map((r) => present.orderSummary(r, v)), query.limit, next));
   },
 });
@@ -198,7 +208,10 @@ api.route({
   errors: [400, 401, 404, 429, 503],
   ...protect("GET /orders/:id"),
   handler: async (c, { params }, v) => {
-    const doc = await withDbErrors(() => orders.orderDetails(getDb(), callerOf(c), params.id));
+    const doc = await withDbErrors(
+      () => orders.orderDetails(getDb(), callerOf(c), params.id),
+      READ,
+    );
     // RLS hides other customers' orders: they are indistinguishable from missing ones.
     if (!doc) throw notFound(`Order ${params.id}`);
     return c.json(present.order(doc, v));
@@ -217,7 +230,7 @@ api.route({
   ...protect("GET /dashboard/sales"),
   handler: async (c, { query }) => {
     return c.json(
-      await withDbErrors(() => reports.salesDashboard(getDb(), callerOf(c), query.days)),
+      await withDbErrors(() => reports.salesDashboard(getDb(), callerOf(c), query.days), READ),
     );
   },
 });
@@ -233,7 +246,10 @@ api.route({
   errors: [400, 401, 403, 429, 503],
   ...protect("GET /dashboard/top-products"),
   handler: async (c, { query }) => {
-    const doc = await withDbErrors(() => reports.salesDashboard(getDb(), callerOf(c), query.days));
+    const doc = await withDbErrors(
+      () => reports.salesDashboard(getDb(), callerOf(c), query.days),
+      READ,
+    );
     return c.json({ data: (doc.top_products as unknown[]).slice(0, query.limit) });
   },
 });

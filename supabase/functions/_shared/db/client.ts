@@ -47,6 +47,7 @@
 import postgres from "postgres";
 import type { CircuitBreaker } from "../resilience/circuit_breaker.ts";
 import { sharedBreakers } from "../resilience/breakers.ts";
+import { instrumentDb } from "./instrument.ts";
 
 /** Name of the secret holding the pooled database URL. */
 export const DB_URL_ENV = "COMPTOIR_DB_URL";
@@ -187,15 +188,30 @@ export function createDb({
 }
 
 let shared: Sql | undefined;
+let observed: Sql | undefined;
 
 /**
  * The isolate's shared client, created on first use from the environment
- * (`COMPTOIR_DB_POOL_MAX` overrides the pool size).
+ * (`COMPTOIR_DB_POOL_MAX` overrides the pool size), with its statements, transactions and pool use
+ * recorded in the metrics (see instrument.ts).
  */
 export function getDb(): Sql {
+  if (!observed) {
+    const raw = getUnobservedDb();
+    observed = instrumentDb(raw, { max: raw.options.max });
+  }
+  return observed;
+}
+
+/**
+ * The same client and pool as {@linkcode getDb}, without metrics: for the metrics flush only,
+ * whose own statements would otherwise be new samples to flush, keeping an idle isolate flushing
+ * forever.
+ */
+export function getUnobservedDb(): Sql {
   if (!shared) {
-    const max = Number(Deno.env.get("COMPTOIR_DB_POOL_MAX") ?? 3);
-    shared = createDb({ url: dbUrlFromEnv().url, max: Number.isInteger(max) && max > 0 ? max : 3 });
+    const raw = Number(Deno.env.get("COMPTOIR_DB_POOL_MAX") ?? 3);
+    shared = createDb({ url: dbUrlFromEnv().url, max: Number.isInteger(raw) && raw > 0 ? raw : 3 });
   }
   return shared;
 }
@@ -204,6 +220,7 @@ export function getDb(): Sql {
 export async function closeDb(): Promise<void> {
   const sql = shared;
   shared = undefined;
+  observed = undefined;
   await sql?.end({ timeout: 5 });
 }
 

@@ -5,13 +5,15 @@
  * Clients get fixed, documented messages: the server's text and SQLSTATE (which name columns,
  * types and the values a client sent) are logged here, never answered.
  * Every call runs through the "database" circuit breaker: while it is open the answer is an
- * immediate 503 `dependency-unavailable` with `Retry-After` and `retry_after_ms`.
+ * immediate 503 `dependency-unavailable` with `Retry-After` and `retry_after_ms`. Reads are retried
+ * on transient failures (`idempotent: true`); writes never are.
  * @module
  */
 import { ProblemError, problems } from "../http/problem.ts";
 import { classify } from "../resilience/classify.ts";
 import { CircuitOpenError } from "../resilience/errors.ts";
 import { circuitOpenProblem } from "../resilience/problem.ts";
+import { retryDependency } from "../resilience/dependency_retry.ts";
 import { databaseBreaker } from "./client.ts";
 
 /** Fields postgres.js puts on a server error. */
@@ -140,18 +142,38 @@ export function isConnectionError(err: unknown): boolean {
     classify(err).kind === "network";
 }
 
+/** Options of {@linkcode withDbErrors}. */
+export interface WithDbErrorsOptions {
+  /**
+   * The call only reads (one statement, or a read-only transaction), so running it again after a
+   * transient failure is safe: serialization failure (40001), deadlock (40P01), admin shutdown
+   * (57P01), connection lost or refused before any result. Default `false`: a write runs once.
+   */
+  idempotent?: boolean;
+}
+
 /**
  * Runs a database call through the database breaker, turning expected failures into their
- * problem responses.
+ * problem responses. An idempotent call is retried on transient failures, with jitter, within
+ * the request's deadline (resilience/dependency_retry.ts), inside one pass through the breaker.
  *
  * @example
  * ```ts
- * const rows = await withDbErrors(() => getDb()`select id from public.categories`.execute());
+ * const rows = await withDbErrors(() => getDb()`select id from public.categories`.execute(), {
+ *   idempotent: true,
+ * });
  * ```
  */
-export async function withDbErrors<T>(fn: () => Promise<T>): Promise<T> {
+export async function withDbErrors<T>(
+  fn: () => Promise<T>,
+  { idempotent = false }: WithDbErrorsOptions = {},
+): Promise<T> {
   try {
-    return await databaseBreaker().execute(fn);
+    // One breaker outcome per call, retries included: the breaker counts requests that failed,
+    // so a read retried while the database is down does not open it on its own.
+    return await databaseBreaker().execute(() =>
+      idempotent ? retryDependency("postgres", fn, DB_READ_RETRY) : fn()
+    );
   } catch (err) {
     if (err instanceof CircuitOpenError) throw circuitOpenProblem(err);
     const problem = problemFromDbError(err);
@@ -168,3 +190,9 @@ export async function withDbErrors<T>(fn: () => Promise<T>): Promise<T> {
     throw err;
   }
 }
+
+/**
+ * Retries of a database read: three more attempts at most, the first after up to 50 ms (postgres.js
+ * reconnects in 50 ms after a lost connection), all within 2 s and the request's deadline.
+ */
+const DB_READ_RETRY = { attempts: 4, baseDelayMs: 50, maxDelayMs: 500, budgetMs: 2_000 } as const;

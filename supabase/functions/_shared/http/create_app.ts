@@ -1,15 +1,15 @@
 /**
  * The Hono app every comptoir function starts from: base path `/<function>` (the path a Supabase
  * function sees), HTTP metrics (unless `COMPTOIR_METRICS=off`), security headers (hono's
- * secure-headers: `X-Content-Type-Options: nosniff` and the rest on every response), CORS,
- * request id, body limit,
+ * secure-headers: `X-Content-Type-Options: nosniff` and the rest on every response), request id,
+ * a request deadline (resilience/deadline_middleware.ts: 504 when it passes), CORS, body limit,
  * JSON-only bodies, and one error handler that answers RFC 9457 problem+json for everything —
  * unknown routes (404), wrong methods (405 with `Allow`), oversized bodies (413), other media types
  * (415) and unexpected errors (500, logged).
  * @module
  */
 import { Hono } from "hono";
-import type { Context, Env } from "hono";
+import type { Context, Env, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -18,6 +18,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { ProblemError, problemResponse, problems } from "./problem.ts";
 import { httpMetrics } from "../metrics/middleware.ts";
 import { METRICS_ENABLED } from "../metrics/pipeline.ts";
+import { requestDeadline } from "../resilience/deadline_middleware.ts";
 
 /** Headers a browser may send to a comptoir function (supabase-js sends the first three). */
 export const CORS_ALLOW_HEADERS = [
@@ -63,6 +64,8 @@ export function createFunctionApp<E extends Env = Env>(
   // stop CORS reads anyway and would only confuse, so the policy says so.
   app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(requestId({ headerName: "x-request-id" }));
+  // Every retry below a route stays within the time the request has left (504 when it is gone).
+  app.use(requestDeadline() as unknown as MiddlewareHandler<E>);
   app.use(
     cors({
       origin: corsOrigin,

@@ -29,6 +29,7 @@ function everyFamily(): ExpositionSample[] {
   r.inc("comptoir_db_errors_total", { sqlstate_class: "23" });
   r.setGauge("comptoir_db_pool_connections_in_use", {}, 1);
   r.setGauge("comptoir_db_pool_connections_max", {}, 3);
+  r.setGauge("comptoir_db_pool_connections_waiting", {}, 2);
   r.inc("comptoir_cache_hits_total", { cache: "products", tier: "memory" });
   r.inc("comptoir_cache_misses_total", { cache: "products" });
   r.inc("comptoir_cache_evictions_total", { cache: "products", tier: "shared", reason: "expired" });
@@ -50,6 +51,7 @@ function everyFamily(): ExpositionSample[] {
     from: "closed",
     to: "open",
   });
+  r.inc("comptoir_retries_total", { dependency: "postgres", outcome: "recovered" });
   r.observe("comptoir_materialized_view_refresh_duration_seconds", {
     view: "private.products_stats",
   }, 0.3);

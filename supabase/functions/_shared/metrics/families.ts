@@ -21,6 +21,7 @@ import {
   OPERATION_LABEL,
   POLICY_LABEL,
   RESULT_LABEL,
+  RETRY_OUTCOME_LABEL,
   ROUTE_LABEL,
   SQLSTATE_CLASS_LABEL,
   STATUS_CLASS_LABEL,
@@ -189,6 +190,14 @@ export const FAMILIES: readonly MetricFamily[] = [
     alwaysPresent: true,
   },
   {
+    name: "comptoir_db_pool_connections_waiting",
+    type: "gauge",
+    help: "Statements and transactions waiting for a pool connection.",
+    labels: [],
+    aggregation: "per_isolate",
+    alwaysPresent: true,
+  },
+  {
     name: "comptoir_db_up",
     type: "gauge",
     help: "Whether the database answered during this scrape.",
@@ -278,6 +287,13 @@ export const FAMILIES: readonly MetricFamily[] = [
     aggregation: "sum",
   },
   {
+    name: "comptoir_retries_total",
+    type: "counter",
+    help: "Retries of calls to a dependency, by how the call ended.",
+    labels: [["dependency", DEPENDENCY_LABEL], ["outcome", RETRY_OUTCOME_LABEL]],
+    aggregation: "sum",
+  },
+  {
     name: "comptoir_materialized_view_staleness_seconds",
     type: "gauge",
     help: "Seconds since the view's last successful refresh.",
@@ -359,6 +375,7 @@ export type CounterName =
   | "comptoir_auth_failures_total"
   | "comptoir_rate_limit_decisions_total"
   | "comptoir_circuit_breaker_transitions_total"
+  | "comptoir_retries_total"
   | "comptoir_materialized_view_refresh_failures_total";
 
 /** Names of the histogram families. */
@@ -373,6 +390,7 @@ export type IsolateGaugeName =
   | "comptoir_http_requests_in_flight"
   | "comptoir_db_pool_connections_in_use"
   | "comptoir_db_pool_connections_max"
+  | "comptoir_db_pool_connections_waiting"
   | "comptoir_cache_entries"
   | "comptoir_cache_size_bytes";
 

@@ -1,9 +1,10 @@
 /**
  * What the rest of the shared library calls to record metrics: rate-limit decisions, circuit
- * breaker states and transitions, authentication, checkouts and orders, caches, database
- * statements and materialized view refreshes. Each hook is synchronous and cheap (a map update in
- * the isolate); the flush to the shared store happens later, off the response path. With
- * `COMPTOIR_METRICS=off` every hook does nothing.
+ * breaker states and transitions, authentication, checkouts and orders, database statements,
+ * pool use and retries. The shared cache tier and materialized view refreshes are counted by the
+ * database itself (metrics.scrape(), metrics.record_view_refresh()). Each hook is synchronous and
+ * cheap (a map update in the isolate); the flush to the shared store happens later, off the
+ * response path. With `COMPTOIR_METRICS=off` every hook does nothing.
  *
  * Hooks take the callers' own vocabulary where it differs from the contract's and map it here, so
  * the contract's bounded values live in one place (see `RATE_LIMIT_POLICY_LABELS`).
@@ -35,6 +36,18 @@ export const RATE_LIMIT_POLICY_LABELS: Readonly<Record<string, string>> = {
   orders_read: "authenticated",
   dashboard: "authenticated",
 };
+
+/**
+ * The contract's `dependency` of each breaker whose name differs from it: the database's breaker
+ * is called `database` (db/client.ts) and exported as `postgres`.
+ */
+export const BREAKER_DEPENDENCY_LABELS: Readonly<Record<string, string>> = {
+  database: "postgres",
+};
+
+function dependencyOf(breaker: string): string {
+  return BREAKER_DEPENDENCY_LABELS[breaker] ?? breaker;
+}
 
 function inc(name: CounterName, labels: LabelValues = {}, by = 1): void {
   if (!METRICS_ENABLED) return;
@@ -92,6 +105,7 @@ export function recordCircuitBreakerState(dependency: string, state: string): vo
   if (!METRICS_ENABLED) return;
   if (!(BREAKER_STATES as readonly string[]).includes(state)) return;
   const { registry, flusher } = metricsPipeline();
+  dependency = dependencyOf(dependency);
   for (const s of BREAKER_STATES) {
     registry.setLatest(
       "comptoir_circuit_breaker_state",
@@ -124,7 +138,7 @@ export function recordCircuitBreakerTransition(event: BreakerTransitionLike): vo
   if (!METRICS_ENABLED) return;
   if (event.source !== "shared") {
     inc("comptoir_circuit_breaker_transitions_total", {
-      dependency: event.breaker,
+      dependency: dependencyOf(event.breaker),
       from: event.from,
       to: event.to,
     });
@@ -176,38 +190,6 @@ export function recordOrderCreated(order: { currency: string; totalMinorUnits: n
   observe("comptoir_order_value_minor_units", { currency: order.currency }, order.totalMinorUnits);
 }
 
-/** Counts a cache lookup answered by `tier` (`memory` or `shared`). */
-export function recordCacheHit(cache: string, tier: string): void {
-  inc("comptoir_cache_hits_total", { cache, tier });
-}
-
-/** Counts a cache lookup no tier could answer (once per lookup). */
-export function recordCacheMiss(cache: string): void {
-  inc("comptoir_cache_misses_total", { cache });
-}
-
-/** Counts entries removed from a tier before being read (`expired`, `capacity`, `invalidated`). */
-export function recordCacheEviction(
-  cache: string,
-  tier: string,
-  reason: string,
-  entries = 1,
-): void {
-  inc("comptoir_cache_evictions_total", { cache, tier, reason }, entries);
-}
-
-/**
- * Sets what this isolate's memory tier of `cache` holds (summed over isolates); the shared tier is
- * read from the store by the `metrics` function.
- */
-export function recordCacheSize(cache: string, entries: number, bytes: number): void {
-  if (!METRICS_ENABLED) return;
-  const { registry, flusher } = metricsPipeline();
-  registry.setGauge("comptoir_cache_entries", { cache, tier: "memory" }, entries);
-  registry.setGauge("comptoir_cache_size_bytes", { cache, tier: "memory" }, bytes);
-  flusher.notify();
-}
-
 /**
  * Observes one database statement (waiting for a connection included), and counts it as an error
  * by SQLSTATE class when it failed.
@@ -220,25 +202,42 @@ export function recordCacheSize(cache: string, entries: number, bytes: number): 
  */
 export function recordDbQuery(operation: string, seconds: number, sqlstateClass?: string): void {
   observe("comptoir_db_query_duration_seconds", { operation }, seconds);
-  if (sqlstateClass !== undefined) recordDbError(sqlstateClass);
+  if (sqlstateClass !== undefined) {
+    inc("comptoir_db_errors_total", { sqlstate_class: sqlstateClass });
+  }
 }
 
-/** Counts a failed statement or connection attempt by SQLSTATE class (see `sqlstateClass()`). */
-export function recordDbError(sqlstateClass: string): void {
-  inc("comptoir_db_errors_total", { sqlstate_class: sqlstateClass });
-}
-
-/** Sets this isolate's pool gauges: connections in use and the configured maximum. */
-export function recordDbPool(inUse: number, max: number): void {
+/**
+ * Sets this isolate's pool gauges: connections in use, the configured maximum, and statements or
+ * transactions waiting for a connection.
+ *
+ * @example
+ * ```ts
+ * recordDbPool(3, 3, 2);
+ * ```
+ */
+export function recordDbPool(inUse: number, max: number, waiting = 0): void {
   if (!METRICS_ENABLED) return;
   const { registry, flusher } = metricsPipeline();
   registry.setGauge("comptoir_db_pool_connections_in_use", {}, inUse);
   registry.setGauge("comptoir_db_pool_connections_max", {}, max);
+  registry.setGauge("comptoir_db_pool_connections_waiting", {}, waiting);
   flusher.notify();
 }
 
-/** Observes one refresh attempt of a materialized view (`schema.name`), counting failures. */
-export function recordViewRefresh(view: string, seconds: number, ok: boolean): void {
-  observe("comptoir_materialized_view_refresh_duration_seconds", { view }, seconds);
-  if (!ok) inc("comptoir_materialized_view_refresh_failures_total", { view });
+/**
+ * Counts the `retries` made for one call to `dependency` (`postgres`, `redis`), by how the call
+ * ended: `recovered` when a retry succeeded, `failed` when it still failed.
+ *
+ * @example
+ * ```ts
+ * recordRetries("postgres", 1, "recovered");
+ * ```
+ */
+export function recordRetries(
+  dependency: string,
+  retries: number,
+  outcome: "recovered" | "failed",
+): void {
+  if (retries > 0) inc("comptoir_retries_total", { dependency, outcome }, retries);
 }

@@ -3,6 +3,7 @@ import {
   recordCircuitBreakerTransition,
   recordOrderCreated,
   recordRateLimitDecision,
+  recordRetries,
 } from "./hooks.ts";
 import { metricsPipeline } from "./pipeline.ts";
 
@@ -57,6 +58,34 @@ Deno.test("recordCircuitBreakerTransition() counts local changes only and sets a
     samples.get('comptoir_circuit_breaker_state{dependency="redis",state="half_open"}'),
     0,
   );
+});
+
+Deno.test("recordCircuitBreakerTransition() exports the database breaker as dependency postgres", () => {
+  drained();
+  recordCircuitBreakerTransition({ breaker: "database", from: "closed", to: "open" });
+  const samples = drained();
+  assert.equal(
+    samples.get(
+      'comptoir_circuit_breaker_transitions_total{dependency="postgres",from="closed",to="open"}',
+    ),
+    1,
+  );
+  assert.equal(
+    samples.get('comptoir_circuit_breaker_state{dependency="postgres",state="open"}'),
+    1,
+  );
+});
+
+Deno.test("recordRetries() counts retries by dependency and outcome, and nothing for none", () => {
+  drained();
+  recordRetries("postgres", 2, "recovered");
+  recordRetries("redis", 0, "failed");
+  const samples = drained();
+  assert.equal(
+    samples.get('comptoir_retries_total{dependency="postgres",outcome="recovered"}'),
+    2,
+  );
+  assert.equal(samples.has('comptoir_retries_total{dependency="redis",outcome="failed"}'), false);
 });
 
 Deno.test("recordOrderCreated() counts the order and observes its value by currency", () => {

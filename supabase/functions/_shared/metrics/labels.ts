@@ -135,6 +135,9 @@ export const DEPENDENCY_LABEL: LabelRule = {
   values: set("postgres", "redis", "resend", "slack", "pagerduty", "webhook"),
 };
 
+/** `outcome` of `comptoir_retries_total`: the call succeeded on a retry, or still failed. */
+export const RETRY_OUTCOME_LABEL: LabelRule = { values: set("recovered", "failed") };
+
 /** Breaker states, in the order the state gauge renders them. */
 export const BREAKER_STATES = ["closed", "open", "half_open"] as const;
 

@@ -12,7 +12,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { problemResponse, problems } from "../http/problem.ts";
-import { injectedFault } from "./fault_switch.ts";
+import { injectedDbSleepMs, injectedFault, withDbSleep } from "./fault_switch.ts";
 import { FUNCTION_LABEL, statusClass } from "./labels.ts";
 import { metricsPipeline } from "./pipeline.ts";
 import type { MetricsRegistry } from "./registry.ts";
@@ -84,7 +84,9 @@ export function httpMetrics(
           instance: c.req.path,
         });
       }
-      await next();
+      const sleepMs = injectedDbSleepMs(c.req.raw);
+      if (sleepMs === undefined) await next();
+      else await withDbSleep(sleepMs, next);
       status = c.res.status;
     } finally {
       buffer.addGaugeAt("comptoir_http_requests_in_flight", inFlightKey!, -1);

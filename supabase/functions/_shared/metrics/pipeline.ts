@@ -9,7 +9,7 @@
  * | `COMPTOIR_METRICS_FLUSH_MS`| `5000`  | longest time a change waits in the isolate           |
  * @module
  */
-import { getDb } from "../db/client.ts";
+import { getUnobservedDb } from "../db/client.ts";
 import { MetricsFlusher } from "./flusher.ts";
 import { MetricsRegistry } from "./registry.ts";
 import { PostgresMetricsStore } from "./store.ts";
@@ -42,7 +42,7 @@ let pipeline: MetricsPipeline | undefined;
 export function metricsPipeline(): MetricsPipeline {
   if (!pipeline) {
     const registry = new MetricsRegistry();
-    const store = new PostgresMetricsStore(() => getDb());
+    const store = new PostgresMetricsStore(() => getUnobservedDb());
     const flusher = new MetricsFlusher({
       registry,
       store: () => store,

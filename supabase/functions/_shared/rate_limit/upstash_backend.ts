@@ -5,10 +5,16 @@
  * @upstash/ratelimit answers `success: true, reason: "timeout"` when Redis is slower than its
  * timeout — it fails open on its own. That answer is turned into {@linkcode RateLimitStoreError}
  * here so that the policy's fail mode, not the library, decides (and the event is counted).
+ *
+ * A check that fails with a transient error (the REST endpoint unreachable or answering 5xx) is
+ * retried once, within 300 ms and the request's deadline (resilience/dependency_retry.ts). A
+ * failed command did not count the request, so the retry counts it once; a lost answer to a
+ * command that ran would count it twice, which only errs towards limiting.
  * @module
  */
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis";
+import { retryDependency } from "../resilience/dependency_retry.ts";
 import {
   type RateLimitBackend,
   type RateLimitResult,
@@ -19,8 +25,8 @@ import {
 /** Options of {@linkcode UpstashRateLimitBackend}. */
 export interface UpstashRateLimitBackendOptions {
   /**
-   * The Redis client. Give it `retry: { retries: 1 }` or so: its default five network retries
-   * (about 4 s) would outlast the rate limiter's own timeout.
+   * The Redis client. Give it `retry: false`: its default five network retries (about 4 s) would
+   * outlast the rate limiter's own timeout, and this backend retries on its own.
    */
   redis: Redis;
   /** Key prefix. */
@@ -44,7 +50,7 @@ type Duration = `${number} ms`;
  * @example
  * ```ts
  * const backend = new UpstashRateLimitBackend({
- *   redis: new Redis({ url, token, retry: { retries: 1 } }),
+ *   redis: new Redis({ url, token, retry: false }),
  * });
  * ```
  */
@@ -69,7 +75,13 @@ export class UpstashRateLimitBackend implements RateLimitBackend {
   async consume(rule: RateLimitRule, identity: string): Promise<RateLimitResult> {
     let response: Awaited<ReturnType<Ratelimit["limit"]>>;
     try {
-      response = await this.#limiter(rule).limit(identity);
+      const limiter = this.#limiter(rule);
+      response = await retryDependency("redis", () => limiter.limit(identity), {
+        attempts: 2,
+        baseDelayMs: 20,
+        maxDelayMs: 100,
+        budgetMs: 300,
+      });
     } catch (error) {
       throw new RateLimitStoreError(this.kind, "unavailable", { cause: error });
     }

@@ -1,11 +1,18 @@
 /**
  * Breaker state in Redis through @upstash/redis, shared by every isolate. Compare-and-set runs as
- * one Lua script so two isolates can never both move the breaker from the same version.
+ * one Lua script so two isolates can never both move the breaker from the same version. Both calls
+ * are retried once on a transient failure: a read is idempotent, and a compare-and-set whose
+ * answer was lost answers `false` when repeated (the version moved), which callers already handle
+ * by reloading.
  * @module
  */
 import type { Redis } from "@upstash/redis";
 import type { BreakerState } from "./breaker_state.ts";
 import type { BreakerStore } from "./breaker_store.ts";
+import { retryDependency } from "./dependency_retry.ts";
+
+/** One retry within 300 ms: a breaker check sits in front of every guarded call. */
+const STORE_RETRY = { attempts: 2, baseDelayMs: 20, maxDelayMs: 100, budgetMs: 300 } as const;
 
 const CAS_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], 'v')
@@ -48,17 +55,31 @@ export class UpstashBreakerStore implements BreakerStore {
   }
 
   async load(name: string): Promise<BreakerState | null> {
-    const raw = await this.#redis.hget<unknown>(this.#prefix + name, "s");
+    const raw = await retryDependency(
+      "redis",
+      () => this.#redis.hget<unknown>(this.#prefix + name, "s"),
+      STORE_RETRY,
+    );
     if (raw === null || raw === undefined) return null;
     // @upstash/redis parses JSON values unless automaticDeserialization is off.
     return (typeof raw === "string" ? JSON.parse(raw) : raw) as BreakerState;
   }
 
   async compareAndSet(name: string, expectedVersion: number, next: BreakerState): Promise<boolean> {
-    const stored = await this.#redis.eval<string[], number>(
-      CAS_SCRIPT,
-      [this.#prefix + name],
-      [String(expectedVersion), String(next.version), JSON.stringify(next), String(this.#ttlMs)],
+    const stored = await retryDependency(
+      "redis",
+      () =>
+        this.#redis.eval<string[], number>(
+          CAS_SCRIPT,
+          [this.#prefix + name],
+          [
+            String(expectedVersion),
+            String(next.version),
+            JSON.stringify(next),
+            String(this.#ttlMs),
+          ],
+        ),
+      STORE_RETRY,
     );
     return Number(stored) === 1;
   }

@@ -1,7 +1,7 @@
 /**
  * The one answer to "is this failure worth another try?", shared by retry, the circuit breaker and
- * `resilient()`. Transient conditions (network, timeouts, overload, Postgres serialization and
- * connection failures) are retryable; everything that a retry would only repeat (validation, auth,
+ * `dependency_retry.ts`. Transient conditions (network, timeouts, overload, Postgres serialization
+ * and connection failures, Upstash's REST endpoint failing) are retryable; everything that a retry would only repeat (validation, auth,
  * constraint violations, programming errors) is not. Unknown errors are not retryable: retrying a
  * failure nobody understood multiplies its cost.
  * @module
@@ -103,6 +103,7 @@ export function classify(failure: unknown): Classification {
 
   if (name === "TimeoutError") return { retryable: true, kind: "timeout", reason: "timeout" };
   if (name === "AbortError") return { retryable: false, kind: "cancelled", reason: "aborted" };
+  if (name === "UpstashError" || name === "UpstashJSONParseError") return classifyUpstash(err);
 
   const code = typeof err.code === "string" ? err.code : undefined;
   if (code !== undefined) {
@@ -145,6 +146,37 @@ export function classify(failure: unknown): Classification {
  */
 export function isRetryable(failure: unknown): boolean {
   return classify(failure).retryable;
+}
+
+/**
+ * Redis error replies that a retry may cure (a replica loading, a script busy, a failover); any
+ * other reply with a Redis error code (`ERR`, `WRONGTYPE`, `NOSCRIPT`, `WRONGPASS`…) would only be
+ * repeated.
+ */
+const TRANSIENT_REDIS_REPLIES = new Set([
+  "LOADING",
+  "BUSY",
+  "TRYAGAIN",
+  "READONLY",
+  "MASTERDOWN",
+  "CLUSTERDOWN",
+]);
+
+/**
+ * @upstash/redis throws `UpstashError` for every non-2xx answer without its status (1.39.0,
+ * `HttpClient.request`), with the answer's `error` field as the message; a body that is not JSON
+ * (a gateway's 502/503 page) gives `UpstashJSONParseError`. A Redis error reply starts with its
+ * upper-case code; anything else is the REST endpoint failing, which is transient.
+ */
+function classifyUpstash(err: Record<string, unknown>): Classification {
+  if (err.name === "UpstashJSONParseError") {
+    return { retryable: true, kind: "http", reason: "upstash_unavailable" };
+  }
+  const code = /^([A-Z]{3,})\b/.exec(String(err.message ?? ""))?.[1];
+  if (code === undefined || TRANSIENT_REDIS_REPLIES.has(code)) {
+    return { retryable: true, kind: "http", reason: "upstash_unavailable" };
+  }
+  return { retryable: false, kind: "other", reason: `redis_${code.toLowerCase()}` };
 }
 
 function classifyStatus(status: number): Classification {

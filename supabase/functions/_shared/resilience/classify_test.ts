@@ -74,3 +74,17 @@ Deno.test("classify() judges a wrapper error by its cause", () => {
     reason: "sqlstate_40001",
   });
 });
+
+Deno.test("classify() retries Upstash endpoint failures but not Redis error replies", () => {
+  const upstash = (message: string, name = "UpstashError") =>
+    Object.assign(new Error(message), { name });
+  assert.equal(classify(upstash('Service Unavailable, command was: ["get"]')).retryable, true);
+  assert.equal(classify(upstash("<html>502</html>", "UpstashJSONParseError")).retryable, true);
+  assert.equal(classify(upstash("LOADING Redis is loading the dataset")).retryable, true);
+  assert.deepEqual(classify(upstash("ERR unknown command 'nope'")), {
+    retryable: false,
+    kind: "other",
+    reason: "redis_err",
+  });
+  assert.equal(classify(upstash("WRONGTYPE Operation against a key")).retryable, false);
+});

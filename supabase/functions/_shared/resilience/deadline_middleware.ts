@@ -2,8 +2,12 @@
  * Hono middleware that gives every request a {@linkcode Deadline} and answers 504 problem+json when
  * it passes. Hono's own `timeout` middleware races the handler but hands it no signal, so the work
  * would go on after the client got its 504; here the deadline's signal reaches every child call.
+ * The deadline is also the request's async context (`AsyncLocalStorage`), so shared code far from
+ * the route — a retried database read, a rate-limit check — finds it with
+ * {@linkcode currentDeadline} without every signature carrying it.
  * @module
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Context, MiddlewareHandler } from "hono";
 import { type Clock, realClock } from "../clock.ts";
 import { ProblemError } from "../http/problem.ts";
@@ -12,6 +16,8 @@ import { DeadlineExceededError } from "./errors.ts";
 
 /** Supabase closes a request after 150 s; answering at 140 s leaves room to log and respond. */
 export const DEFAULT_REQUEST_DEADLINE_MS = 140_000;
+
+const requestDeadlines = new AsyncLocalStorage<Deadline>();
 
 /** Hono env of apps using {@linkcode requestDeadline}. */
 export type DeadlineEnv = { Variables: { deadline: Deadline } };
@@ -52,7 +58,7 @@ export function requestDeadline(
       deadline.signal.addEventListener("abort", onAbort, { once: true });
     });
     try {
-      await Promise.race([next(), passed]);
+      await Promise.race([requestDeadlines.run(deadline, next), passed]);
     } catch (error) {
       if (error instanceof DeadlineExceededError || deadline.signal.reason === error) {
         throw deadlineProblem(deadline, error);
@@ -76,6 +82,18 @@ export function requestDeadline(
  */
 export function getDeadline(c: Context): Deadline | undefined {
   return c.get("deadline" as never) as Deadline | undefined;
+}
+
+/**
+ * The deadline of the request being handled, or `undefined` outside {@linkcode requestDeadline}.
+ *
+ * @example
+ * ```ts
+ * const budgetMs = Math.min(2_000, currentDeadline()?.remainingMs() ?? Infinity);
+ * ```
+ */
+export function currentDeadline(): Deadline | undefined {
+  return requestDeadlines.getStore();
 }
 
 function deadlineProblem(deadline: Deadline, cause: unknown): ProblemError {

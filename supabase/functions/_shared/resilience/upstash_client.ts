@@ -2,9 +2,10 @@
  * The isolate's Upstash Redis client, from `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN`,
  * shared by the circuit breakers' store and the Upstash rate-limit backend. Each command is cut off
  * after `timeoutMs` (a hung Redis must not hold requests; @upstash/redis does not retry a command
- * whose signal aborted), and a network error is retried once only: the library's default of five
- * retries with backoff (about 4 s) would outlast every caller's own timeout and turn a Redis outage
- * into slow requests instead of a fail-open.
+ * whose signal aborted). The library's own retries are off: its default of five network retries
+ * with backoff (about 4 s) would outlast every caller's timeout, and it never retries an HTTP 5xx.
+ * Callers retry through resilience/dependency_retry.ts instead (network errors and 5xx alike,
+ * within the request's deadline, counted under `redis`).
  * @module
  */
 import { Redis } from "@upstash/redis";
@@ -60,7 +61,7 @@ export function upstashFromEnv(
     url,
     token,
     enableTelemetry: false,
-    retry: { retries: 1, backoff: () => 20 },
+    retry: false,
     // A function, so each command gets its own timer; an aborted command throws.
     signal: () => AbortSignal.timeout(timeoutMs),
   });
