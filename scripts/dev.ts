@@ -55,13 +55,22 @@ comptoir is running (${stack.mode === "pglite" ? "embedded PGlite" : "Postgres"}
     )
   }
   Database          ${stack.mode === "pglite" ? stack.functionsDbUrl + " (PGlite)" : "(--db-url)"}
+  Auth              ${base}/auth/v1 (local Supabase Auth: email and password)
   anon key          ${stack.anonKey}
   service_role key  ${stack.serviceRoleKey}
+  Demo users        ${
+    stack.demoUsers.map((u) => `${u.kind.padEnd(8)} ${u.email} / ${u.password}`).join(
+      "\n                    ",
+    )
+  }
 
   supabase-js:
     import { createClient } from "@supabase/supabase-js";
     const supabase = createClient("${base}", "${stack.anonKey}");
-    const { data, error } = await supabase.functions.invoke("health", { method: "GET" });
+    await supabase.auth.signInWithPassword({ email: "${stack.demoUsers[0].email}", password: "${
+    stack.demoUsers[0].password
+  }" });
+    const { data, error } = await supabase.functions.invoke("api/v1/orders", { method: "GET" });
     console.log(data, error);
 `);
 

@@ -9,6 +9,11 @@ import type { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { closeDb, getDb } from "../../supabase/functions/_shared/db/client.ts";
 import { type Gateway, startGateway } from "./gateway.ts";
+import { AUTH_PREFIX, createLocalAuth } from "./local_auth/auth_app.ts";
+import { DEMO_USERS, type DemoUser, seedDemoUsers } from "./local_auth/demo_users.ts";
+import { readLocalAuthSettings } from "./local_auth/settings.ts";
+import { rateLimitBackendFor } from "../../supabase/functions/_shared/rate_limit/backend_from_settings.ts";
+import { rateLimitSettingsFromEnv } from "../../supabase/functions/_shared/rate_limit/settings.ts";
 import { localApiKeys, localJwtSecret } from "./local_keys.ts";
 import { applyCompatTo, migrate } from "./migrate.ts";
 import { openPGlite } from "./pglite.ts";
@@ -45,6 +50,8 @@ export interface DevStack {
   jwtSecret: string;
   /** The scheduler running the cron job definitions, when pg_cron does not run them. */
   scheduler?: Scheduler;
+  /** The demo accounts of the local Auth at `/auth/v1`, and their passwords. */
+  demoUsers: readonly DemoUser[];
   stop(): Promise<void>;
 }
 
@@ -123,7 +130,22 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   // The local gateway is reached directly and hands the functions the connection's peer, so the
   // peer is the client; a hosted deployment must say how many proxies append X-Forwarded-For.
   if (!Deno.env.get("COMPTOIR_TRUSTED_PROXY")) Deno.env.set("COMPTOIR_TRUSTED_PROXY", "0");
-  const gateway = await startGateway({ port, jwtSecret, accessLog });
+  // Local Supabase Auth at /auth/v1 on the functions' own database client, so on PGlite its
+  // transactions queue with the functions' instead of interleaving with them.
+  const auth = createLocalAuth({
+    sql: getDb,
+    jwtSecret,
+    apiKeys: keys,
+    settings: await readLocalAuthSettings(),
+    rateLimitBackend: rateLimitBackendFor(rateLimitSettingsFromEnv().backend).backend,
+  });
+  await seedDemoUsers(getDb());
+  const gateway = await startGateway({
+    port,
+    jwtSecret,
+    accessLog,
+    routes: [{ prefix: AUTH_PREFIX, fetch: auth }],
+  });
   Deno.env.set("SUPABASE_URL", gateway.url);
 
   // Where pg_cron does not run the jobs (PGlite, a database other than cron.database_name), the
@@ -161,6 +183,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     serviceRoleKey: keys.serviceRole,
     jwtSecret,
     scheduler,
+    demoUsers: DEMO_USERS,
     stop: async () => {
       await scheduler?.stop();
       await gateway.shutdown();

@@ -6,7 +6,8 @@
  * `_shared/auth/token_claims.ts`) — plus a request id, `X-Content-Type-Options: nosniff` on every
  * answer, and one access-log line per request. The function's fetch gets Deno.serve's connection
  * info as its second argument, exactly as `Deno.serve(app.fetch)` would give it, so per-address
- * rate limits see the real peer.
+ * rate limits see the real peer. Other services mount under their own prefix (`routes`: the local
+ * Auth at `/auth/v1`) and see the request unchanged.
  * Hand-written because the edge runtime needs Docker; functions run in this process.
  * @module
  */
@@ -20,7 +21,7 @@ import {
 import { type FunctionEntry, readFunctions } from "./functions_config.ts";
 
 /** A function's fetch handler (its Hono app's `fetch`), called as Deno.serve calls it. */
-type FetchHandler = (
+export type FetchHandler = (
   request: Request,
   info: Deno.ServeHandlerInfo<Deno.NetAddr>,
 ) => Response | Promise<Response>;
@@ -37,6 +38,15 @@ export interface GatewayOptions {
   functions?: FunctionEntry[];
   /** Write one JSON access-log line per request. */
   accessLog?: boolean;
+  /** Other services under their own path prefix (e.g. the local Auth at `/auth/v1`). */
+  routes?: GatewayRoute[];
+}
+
+/** A service the gateway serves under `prefix` (the path it sees is unchanged). */
+export interface GatewayRoute {
+  /** Path prefix, e.g. `/auth/v1`. */
+  prefix: string;
+  fetch: FetchHandler;
 }
 
 /** A running gateway. */
@@ -62,7 +72,13 @@ const PREFIX = "/functions/v1/";
  * ```
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const { port = 54321, hostname = "127.0.0.1", jwtSecret, accessLog = true } = options;
+  const {
+    port = 54321,
+    hostname = "127.0.0.1",
+    jwtSecret,
+    accessLog = true,
+    routes = [],
+  } = options;
   const functions = options.functions ?? await readFunctions();
   const secret = new TextEncoder().encode(jwtSecret);
   // Test-only: `x-comptoir-fault: 500` answers a 500 problem counted as the route's 5xx.
@@ -80,6 +96,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     requestId: string,
   ): Promise<Response> {
     const url = new URL(request.url);
+    const route = routes.find(({ prefix }) =>
+      url.pathname === prefix || url.pathname.startsWith(prefix + "/")
+    );
+    if (route) return await serveRoute(route, request, info);
     if (!url.pathname.startsWith(PREFIX)) {
       return problemResponse(problems.notFound(`No route for ${url.pathname}`));
     }
@@ -112,6 +132,24 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         level: "error",
         msg: "function crashed",
         function: name,
+        error: err instanceof Error ? err.message : String(err),
+      }));
+      return problemResponse(problems.internal());
+    }
+  }
+
+  async function serveRoute(
+    route: GatewayRoute,
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): Promise<Response> {
+    try {
+      return await route.fetch(request, info);
+    } catch (err) {
+      console.error(JSON.stringify({
+        level: "error",
+        msg: "route crashed",
+        prefix: route.prefix,
         error: err instanceof Error ? err.message : String(err),
       }));
       return problemResponse(problems.internal());
