@@ -6,7 +6,6 @@
  */
 import { parseEnv } from "node:util";
 import type { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { closeDb, getDb } from "../../supabase/functions/_shared/db/client.ts";
 import { type Gateway, startGateway } from "./gateway.ts";
 import { AUTH_PREFIX, createLocalAuth } from "./local_auth/auth_app.ts";
@@ -17,6 +16,7 @@ import { rateLimitSettingsFromEnv } from "../../supabase/functions/_shared/rate_
 import { localApiKeys, localJwtSecret } from "./local_keys.ts";
 import { applyCompatTo, migrate } from "./migrate.ts";
 import { openPGlite } from "./pglite.ts";
+import { PGliteSessionServer } from "./pglite_session_server.ts";
 import { loadJobs, type Scheduler, startScheduler } from "./scheduler.ts";
 import { hasShopData, seedDatabase, seedPlan } from "./seed.ts";
 import { pgliteRunner, postgresRunner, type SqlRunner } from "./sql_runner.ts";
@@ -82,7 +82,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const keys = await localApiKeys(jwtSecret);
 
   let pglite: PGlite | undefined;
-  let socket: PGLiteSocketServer | undefined;
+  let socket: PGliteSessionServer | undefined;
   let runner: SqlRunner;
   let functionsDbUrl: string;
   if (dbUrl) {
@@ -91,10 +91,11 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   } else {
     pglite = await openPGlite(pgliteDataDir);
     runner = pgliteRunner(pglite);
-    const socketPort = await freePort();
-    // PGlite is one connection: the socket server serialises clients, so functions use a pool of 1.
-    socket = new PGLiteSocketServer({ db: pglite, host: "127.0.0.1", port: socketPort });
-    await socket.start();
+    // PGlite is one session: the session server lets the functions, psql or any client connect at
+    // once and gives each whole transactions in turn. The functions keep a pool of 1 — more
+    // connections would only queue for the same session.
+    socket = new PGliteSessionServer({ db: pglite, hostname: "127.0.0.1", port: 0 });
+    const socketPort = await socket.start();
     functionsDbUrl = `postgresql://postgres:postgres@127.0.0.1:${socketPort}/postgres`;
     Deno.env.set("COMPTOIR_DB_POOL_MAX", "1");
   }

@@ -75,6 +75,8 @@ export const EXECUTABLES: readonly Executable[] = [
   { ...pg("pg_ctl"), part: "postgres", provider: debian("postgresql-15") },
   { ...pg("postgres"), part: "postgres", provider: debian("postgresql-15"), startedBy: "pg_ctl" },
   { ...pg("pgbench"), part: "bench", provider: debian("postgresql-15") },
+  // A client on the dev stack's printed database URL (tests/embedded/pglite_clients_test.ts).
+  { ...pg("psql"), part: "postgres", provider: debian("postgresql-client-15") },
   // Only a Recommends of postgresql-15-pgtap, which --no-install-recommends skips.
   {
     name: "pg_prove",
