@@ -7,15 +7,13 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { createClient } from "@supabase/supabase-js";
 import { spawn } from "../../scripts/lib/command.ts";
-import { EXECUTABLES } from "../../scripts/lib/executables.ts";
+import { PG_BIN } from "../../scripts/lib/executables.ts";
 import { startDevServer } from "../_support/dev_server.ts";
 import { call } from "../api/_fixtures.ts";
 
-const PSQL = EXECUTABLES.find((e) => e.name === "psql")!.path!;
-
 /** Starts psql on `url` with `script` on stdin; resolves to its output. */
 function psql(url: string, script: string) {
-  const child = spawn(PSQL, {
+  const child = spawn(`${PG_BIN}/psql`, {
     args: [url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"],
     stdin: "piped",
     stdout: "piped",
