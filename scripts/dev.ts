@@ -25,6 +25,7 @@ await runMain(async () => {
   if (!Number.isFinite(scale) || scale < 0) throw new StackError("bad --scale");
   const dbUrl = values["db-url"] ?? Deno.env.get("COMPTOIR_DEV_DB_URL");
 
+  console.log(`starting comptoir on ${dbUrl ? "the Postgres at --db-url" : "embedded PGlite"}…`);
   const started = performance.now();
   let stack;
   try {
@@ -58,6 +59,7 @@ comptoir is running (${stack.mode === "pglite" ? "embedded PGlite" : "Postgres"}
   Auth              ${base}/auth/v1 (local Supabase Auth: email and password)
   anon key          ${stack.anonKey}
   service_role key  ${stack.serviceRoleKey}
+  Protection        ${stack.protection.join("\n                    ")}
   Demo users        ${
     stack.demoUsers.map((u) => `${u.kind.padEnd(8)} ${u.email} / ${u.password}`).join(
       "\n                    ",

@@ -11,6 +11,7 @@ import { type Gateway, startGateway } from "./gateway.ts";
 import { AUTH_PREFIX, createLocalAuth } from "./local_auth/auth_app.ts";
 import { DEMO_USERS, type DemoUser, seedDemoUsers } from "./local_auth/demo_users.ts";
 import { readLocalAuthSettings } from "./local_auth/settings.ts";
+import { protectionLines } from "./startup_summary.ts";
 import { rateLimitBackendFor } from "../../supabase/functions/_shared/rate_limit/backend_from_settings.ts";
 import { rateLimitSettingsFromEnv } from "../../supabase/functions/_shared/rate_limit/settings.ts";
 import { localApiKeys, localJwtSecret } from "./local_keys.ts";
@@ -52,6 +53,8 @@ export interface DevStack {
   scheduler?: Scheduler;
   /** The demo accounts of the local Auth at `/auth/v1`, and their passwords. */
   demoUsers: readonly DemoUser[];
+  /** The protection in force, in lines a person reads (see startup_summary.ts). */
+  protection: string[];
   stop(): Promise<void>;
 }
 
@@ -133,11 +136,12 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   if (!Deno.env.get("COMPTOIR_TRUSTED_PROXY")) Deno.env.set("COMPTOIR_TRUSTED_PROXY", "0");
   // Local Supabase Auth at /auth/v1 on the functions' own database client, so on PGlite its
   // transactions queue with the functions' instead of interleaving with them.
+  const authSettings = await readLocalAuthSettings();
   const auth = createLocalAuth({
     sql: getDb,
     jwtSecret,
     apiKeys: keys,
-    settings: await readLocalAuthSettings(),
+    settings: authSettings,
     rateLimitBackend: rateLimitBackendFor(rateLimitSettingsFromEnv().backend).backend,
   });
   await seedDemoUsers(getDb());
@@ -148,6 +152,10 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     routes: [{ prefix: AUTH_PREFIX, fetch: auth }],
   });
   Deno.env.set("SUPABASE_URL", gateway.url);
+  // Loaded by the gateway with the api (after the environment above is set), so this is the same
+  // module instance and summary the api logged.
+  const { apiProtectionSummary } = await import("../../supabase/functions/api/protection.ts");
+  const protection = protectionLines(apiProtectionSummary(), authSettings);
 
   // Where pg_cron does not run the jobs (PGlite, a database other than cron.database_name), the
   // same rows of private.scheduled_jobs run here, through the functions' own connection pool so
@@ -185,6 +193,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     jwtSecret,
     scheduler,
     demoUsers: DEMO_USERS,
+    protection,
     stop: async () => {
       await scheduler?.stop();
       await gateway.shutdown();

@@ -36,6 +36,9 @@ Deno.test("the printed PGlite URL serves psql and postgres.js while the function
   try {
     const url = /Database\s+(postgresql:\/\/\S+) \(PGlite\)/.exec(server.output())?.[1];
     assert.ok(url, server.output());
+    // The start-up banner says what protects the api, in lines a person reads.
+    assert.match(server.output(), /Protection +rate limits counted in postgres/);
+    assert.match(server.output(), /warning: per-address limits \(catalog, inventory, auth\)/);
     const direct = postgres(url, { max: 2, onnotice: () => {} });
     try {
       const [stocked] = await direct`

@@ -219,6 +219,11 @@ function startProtection(): ApiProtection {
 const protection = startProtection();
 console.info(JSON.stringify(protection.summary));
 
+/** What is in force in this isolate, as its start-up line logged it (the dev server prints it). */
+export function apiProtectionSummary(): Readonly<Record<string, unknown>> {
+  return protection.summary;
+}
+
 /**
  * The protection of an api route: its rate limit and the load monitor, spread into the route.
  *
