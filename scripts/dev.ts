@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { runMain, StackError } from "./lib/command.ts";
 import { startDevStack } from "./lib/dev_stack.ts";
+import { DEFAULT_LOCAL_METRICS_TOKEN } from "./lib/local_keys.ts";
 
 await runMain(async () => {
   const { values } = parseArgs({
@@ -59,6 +60,11 @@ comptoir is running (${stack.mode === "pglite" ? "embedded PGlite" : "Postgres"}
   Auth              ${base}/auth/v1 (local Supabase Auth: email and password)
   anon key          ${stack.anonKey}
   service_role key  ${stack.serviceRoleKey}
+  metrics token     ${
+    stack.metricsToken === DEFAULT_LOCAL_METRICS_TOKEN
+      ? `${DEFAULT_LOCAL_METRICS_TOKEN} (local default; deno task monitoring:up uses it too)`
+      : "from COMPTOIR_METRICS_TOKEN"
+  }
   Protection        ${stack.protection.join("\n                    ")}
   Demo users        ${
     stack.demoUsers.map((u) => `${u.kind.padEnd(8)} ${u.email} / ${u.password}`).join(

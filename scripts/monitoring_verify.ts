@@ -10,7 +10,7 @@
  *   installed).
  *
  * Options: `--metrics-url` (default http://127.0.0.1:54321/functions/v1/metrics), `--token`
- * (default $COMPTOIR_METRICS_TOKEN), `--prometheus-url` (default http://127.0.0.1:9090),
+ * (default $COMPTOIR_METRICS_TOKEN, else the local stack's default token), `--prometheus-url` (default http://127.0.0.1:9090),
  * `--alertmanager-url` (default http://127.0.0.1:9093), `--job` (default comptoir),
  * `--timeout-ms` per request (default 10000).
  * @module
@@ -18,6 +18,7 @@
 import { parseArgs } from "node:util";
 import { parseExposition } from "../supabase/functions/_shared/metrics/parse_exposition.ts";
 import { FAMILIES } from "../supabase/functions/_shared/metrics/families.ts";
+import { localMetricsToken } from "./lib/local_keys.ts";
 
 /** One check's outcome. */
 export interface CheckResult {
@@ -247,11 +248,7 @@ if (import.meta.main) {
       "timeout-ms": { type: "string", default: "10000" },
     },
   });
-  const token = values.token ?? Deno.env.get("COMPTOIR_METRICS_TOKEN");
-  if (!token) {
-    console.error("error: pass --token or set COMPTOIR_METRICS_TOKEN");
-    Deno.exit(2);
-  }
+  const token = values.token ?? localMetricsToken();
   const results = await verifyMonitoring({
     metricsUrl: values["metrics-url"]!,
     token,

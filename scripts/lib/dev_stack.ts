@@ -14,7 +14,7 @@ import { readLocalAuthSettings } from "./local_auth/settings.ts";
 import { protectionLines } from "./startup_summary.ts";
 import { rateLimitBackendFor } from "../../supabase/functions/_shared/rate_limit/backend_from_settings.ts";
 import { rateLimitSettingsFromEnv } from "../../supabase/functions/_shared/rate_limit/settings.ts";
-import { localApiKeys, localJwtSecret } from "./local_keys.ts";
+import { localApiKeys, localJwtSecret, localMetricsToken } from "./local_keys.ts";
 import { applyCompatTo, migrate } from "./migrate.ts";
 import { openPGlite } from "./pglite.ts";
 import { PGliteSessionServer } from "./pglite_session_server.ts";
@@ -51,6 +51,8 @@ export interface DevStack {
   jwtSecret: string;
   /** The scheduler running the cron job definitions, when pg_cron does not run them. */
   scheduler?: Scheduler;
+  /** Bearer token of the `metrics` function. */
+  metricsToken: string;
   /** The demo accounts of the local Auth at `/auth/v1`, and their passwords. */
   demoUsers: readonly DemoUser[];
   /** The protection in force, in lines a person reads (see startup_summary.ts). */
@@ -126,6 +128,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   }
 
   Deno.env.set("COMPTOIR_DB_URL", functionsDbUrl);
+  // The metrics function needs a token; locally the same default as `deno task monitoring:up`.
+  Deno.env.set("COMPTOIR_METRICS_TOKEN", localMetricsToken());
   Deno.env.set("COMPTOIR_JWT_SECRET", jwtSecret);
   Deno.env.set("SUPABASE_ANON_KEY", keys.anon);
   Deno.env.set("SUPABASE_SERVICE_ROLE_KEY", keys.serviceRole);
@@ -193,6 +197,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     jwtSecret,
     scheduler,
     demoUsers: DEMO_USERS,
+    metricsToken: localMetricsToken(),
     protection,
     stop: async () => {
       await scheduler?.stop();
@@ -205,7 +210,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
 }
 
 /** Loads supabase/functions/.env like the CLI; variables already set in the shell win. */
-async function loadEnvFile(): Promise<void> {
+export async function loadEnvFile(): Promise<void> {
   let text: string;
   try {
     text = await Deno.readTextFile(ENV_FILE);

@@ -100,6 +100,8 @@ export const EXECUTABLES: readonly Executable[] = [
   { name: "apt-get", part: "system", provider: base("apt") },
   { name: "service", part: "system", provider: base("init-system-helpers") },
   { name: "npx", part: "toolchain", provider: { kind: "node" } },
+  // The quick start's `npm run dev` (tests/monitoring_local/quick_start_test.ts).
+  { name: "npm", part: "toolchain", provider: { kind: "node" } },
   {
     name: "supabase",
     part: "toolchain",

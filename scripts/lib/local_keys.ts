@@ -8,6 +8,18 @@ import { SignJWT } from "jose";
 /** The Supabase CLI's default local JWT secret (never a production secret). */
 export const DEFAULT_LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
 
+/**
+ * The metrics token of the local stack when `COMPTOIR_METRICS_TOKEN` is not set, shared by
+ * `deno task dev` and `deno task monitoring:up` so the local Prometheus scrapes without set-up.
+ * Never a production token: hosted deployments set their own secret.
+ */
+export const DEFAULT_LOCAL_METRICS_TOKEN = "comptoir-local-metrics-token";
+
+/** The local metrics token: `COMPTOIR_METRICS_TOKEN` or the local default. */
+export function localMetricsToken(): string {
+  return Deno.env.get("COMPTOIR_METRICS_TOKEN") || DEFAULT_LOCAL_METRICS_TOKEN;
+}
+
 /** The local JWT secret: `COMPTOIR_JWT_SECRET` or the CLI default. */
 export function localJwtSecret(): string {
   return Deno.env.get("COMPTOIR_JWT_SECRET") ?? DEFAULT_LOCAL_JWT_SECRET;
