@@ -395,7 +395,8 @@ function lastReadyStatus(reply: Uint8Array): string | null {
 }
 
 function changesSession(message: Uint8Array): boolean {
-  const text = decoder.decode(message.subarray(5));
+  // A Parse message starts with the statement name: NULs end fields, as line ends for the regex.
+  const text = decoder.decode(message.subarray(5)).replaceAll("\0", "\n");
   return SESSION_CHANGE.test(text) || SESSION_SET_CONFIG.test(text);
 }
 
