@@ -156,11 +156,11 @@ export function createLocalAuth(options: LocalAuthOptions): AuthHandler {
   async function limit(policy: keyof typeof policies, info: Deno.ServeHandlerInfo<Deno.NetAddr>) {
     if (!limiter) return;
     const decision = await limiter.check(policies[policy], info.remoteAddr.hostname);
-    if (!decision.allowed) {
-      throw authProblems.rateLimited(
-        Math.max(1, Math.ceil((decision.retryAfterMs ?? 1000) / 1000)),
-      );
-    }
+    if (decision.allowed) return;
+    const retryAfter = Math.max(1, Math.ceil((decision.retryAfterMs ?? 1000) / 1000));
+    // The counters' store did not answer: the sign-in limit fails closed, as a 503, not a 429.
+    if (decision.outcome === "fail_closed") throw authProblems.unavailable(retryAfter);
+    throw authProblems.rateLimited(retryAfter);
   }
 
   /** The token response of Supabase Auth; `iss` is this server's Auth URL, as on hosted Supabase. */

@@ -136,11 +136,13 @@ export const authProblems = {
   notFound: (path: string) => new AuthApiProblem(404, "not_found", `No Auth route for ${path}`),
   tooLarge: (limit: number) =>
     new AuthApiProblem(413, "request_too_large", `Request body exceeds ${limit} bytes`),
-  unavailable: () =>
+  unavailable: (retryAfterSeconds = 1) =>
     new AuthApiProblem(
       503,
       "unexpected_failure",
       "The database is unavailable; try again shortly",
+      {},
+      { "retry-after": String(retryAfterSeconds) },
     ),
   unexpected: () =>
     new AuthApiProblem(
