@@ -99,7 +99,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const route = routes.find(({ prefix }) =>
       url.pathname === prefix || url.pathname.startsWith(prefix + "/")
     );
-    if (route) return await serveRoute(route, request, info);
+    if (route) {
+      return await callHandler(route.fetch, request, info, {
+        msg: "route crashed",
+        prefix: route.prefix,
+      });
+    }
     if (!url.pathname.startsWith(PREFIX)) {
       return problemResponse(problems.notFound(`No route for ${url.pathname}`));
     }
@@ -125,31 +130,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       body: request.body,
       redirect: "manual",
     });
-    try {
-      return await target.fetch(forwarded, info);
-    } catch (err) {
-      console.error(JSON.stringify({
-        level: "error",
-        msg: "function crashed",
-        function: name,
-        error: err instanceof Error ? err.message : String(err),
-      }));
-      return problemResponse(problems.internal());
-    }
+    return await callHandler(target.fetch, forwarded, info, {
+      msg: "function crashed",
+      function: name,
+    });
   }
 
-  async function serveRoute(
-    route: GatewayRoute,
+  /** Calls a handler; what it throws is logged and answered 500, the server keeps serving. */
+  async function callHandler(
+    handler: FetchHandler,
     request: Request,
     info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+    about: Record<string, string>,
   ): Promise<Response> {
     try {
-      return await route.fetch(request, info);
+      return await handler(request, info);
     } catch (err) {
       console.error(JSON.stringify({
         level: "error",
-        msg: "route crashed",
-        prefix: route.prefix,
+        ...about,
         error: err instanceof Error ? err.message : String(err),
       }));
       return problemResponse(problems.internal());
