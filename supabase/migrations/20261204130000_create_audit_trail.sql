@@ -761,17 +761,26 @@ as $$
     where s.seq between p_lo and p_hi
     window w as (order by s.seq)
   ),
-  checked as (
-    select c.seq, c.id, c.ts,
+  linked as (
+    -- The predecessor's hash: the previous seal, else (its row was dropped by retention, or this
+    -- is the first position checked) the anchor kept for it. CASE looks anchors up only then.
+    select c.*,
       case
-        when c.prev_seq is null and c.seq <> p_lo then 'chain gap before this row'
-        when c.prev_seq is null and (select hash from seed) is null then 'predecessor missing'
-        when c.prev_seq is not null and c.prev_seq <> c.seq - 1 then 'chain gap before this row'
-        when not c.present then 'row missing'
-        when c.hash <> pg_catalog.sha256(coalesce(c.prev_hash, (select hash from seed)) || c.body)
-          then 'hash mismatch'
-      end as problem
+        when c.prev_seq = c.seq - 1 then c.prev_hash
+        when c.prev_seq is null and c.seq = p_lo then (select hash from seed)
+        else (select a.hash from audit.chain_anchors a where a.seq = c.seq - 1)
+      end as link
     from chain c
+  ),
+  checked as (
+    select l.seq, l.id, l.ts,
+      case
+        when l.link is null and l.prev_seq is null and l.seq = p_lo then 'predecessor missing'
+        when l.link is null then 'chain gap before this row'
+        when not l.present then 'row missing'
+        when l.hash <> pg_catalog.sha256(l.link || l.body) then 'hash mismatch'
+      end as problem
+    from linked l
   )
   select k.seq, k.id, k.ts, k.problem from checked k
   where k.problem is not null
