@@ -691,10 +691,11 @@ set work_mem = '64MB'
 as $$
 declare
   v_head audit.chain_head;
-  -- Every transaction below the snapshot's xmin has ended: its rows are committed or gone.
+  -- Every transaction below the snapshot's xmin has ended: rows written later than the last
+  -- run's horizon are the only ones that may still be unsealed. Of those, the visible ones are
+  -- committed (or this transaction's own, which commit or roll back with their seals); the
+  -- invisible ones belong to transactions still open and are found by a later run.
   v_horizon xid8 := pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot());
-  -- Rows of this very transaction commit or roll back with their seals.
-  v_own xid8 := pg_catalog.pg_current_xact_id_if_assigned();
   v_batch integer;
   v_total integer := 0;
   v_chunk constant integer := 50000;
@@ -704,7 +705,7 @@ begin
     with batch as (
       select r.id, r.ts, pg_catalog.sha256(audit.canonical(r)) as digest
       from audit.record_version r
-      where ((r.txid >= v_head.horizon and r.txid < v_horizon) or r.txid = v_own)
+      where r.txid >= v_head.horizon
         and not exists (select 1 from audit.seal s where s.id = r.id and s.ts = r.ts)
       order by r.id
       limit least(v_chunk, p_max_rows - v_total)
@@ -739,8 +740,9 @@ begin
 end
 $$;
 comment on function audit.seal(integer) is
-  'Chains the audit rows of transactions that have ended (and of the current one), in id order, '
-  'at most p_max_rows; returns how many. Run every minute; writers never wait for it.';
+  'Chains the committed audit rows not yet chained (and those of the current transaction), in id '
+  'order, at most p_max_rows; returns how many. Run every minute; writers never wait for it, and '
+  'a row committed late is chained by the next run.';
 
 -- Verification --------------------------------------------------------------------------------------
 
