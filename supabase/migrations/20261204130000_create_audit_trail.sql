@@ -305,24 +305,21 @@ $$;
 comment on function audit.refuse_change() is
   'BEFORE UPDATE / DELETE / TRUNCATE trigger of the append-only audit tables: always refuses.';
 
-create or replace trigger record_version_append_only
-  before update or delete on audit.record_version
-  for each row execute function audit.refuse_change();
-create or replace trigger record_version_no_truncate
-  before truncate on audit.record_version
-  for each statement execute function audit.refuse_change();
-create or replace trigger seal_append_only
-  before update or delete on audit.seal
-  for each row execute function audit.refuse_change();
-create or replace trigger seal_no_truncate
-  before truncate on audit.seal
-  for each statement execute function audit.refuse_change();
-create or replace trigger chain_anchors_append_only
-  before update or delete on audit.chain_anchors
-  for each row execute function audit.refuse_change();
-create or replace trigger chain_anchors_no_truncate
-  before truncate on audit.chain_anchors
-  for each statement execute function audit.refuse_change();
+do $$
+declare
+  v_table text;
+begin
+  foreach v_table in array array['record_version', 'seal', 'chain_anchors'] loop
+    execute pg_catalog.format(
+      'create or replace trigger %I before update or delete on audit.%I '
+      'for each row execute function audit.refuse_change()', v_table || '_append_only', v_table);
+    execute pg_catalog.format(
+      'create or replace trigger %I before truncate on audit.%I '
+      'for each statement execute function audit.refuse_change()', v_table || '_no_truncate',
+      v_table);
+  end loop;
+end
+$$;
 
 -- Partitions ------------------------------------------------------------------------------------------
 
