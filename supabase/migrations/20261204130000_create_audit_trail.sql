@@ -111,7 +111,9 @@ comment on column audit.record_version.request_id is
 -- Each index names the query it serves; every one of them is paid on each audited write.
 create index if not exists record_version_txid_idx on audit.record_version (txid);
 comment on index audit.record_version_txid_idx is 'audit.seal(): rows of transactions that ended.';
-create index if not exists record_version_record_id_idx on audit.record_version (record_id, ts);
+-- The row's identity whatever the op (a DELETE has only old_record_id).
+create index if not exists record_version_record_id_idx
+  on audit.record_version ((coalesce(record_id, old_record_id)), ts);
 comment on index audit.record_version_record_id_idx is
   'History of one row (filter record), order history (the order itself).';
 create index if not exists record_version_auth_uid_idx

@@ -52,7 +52,11 @@ function position(cursor: Record<string, unknown> | undefined) {
 }
 
 /** Entries matching `filters`, newest first; records the read as an `audit.read` event. */
-export async function searchAudit(sql: Sql, caller: Caller, filters: AuditFilters) {
+export async function searchAudit(
+  sql: Sql,
+  caller: Caller,
+  filters: AuditFilters,
+) {
   const [schema, table] = filters.table === undefined
     ? [null, null]
     : filters.table.includes(".")
@@ -71,8 +75,7 @@ export async function searchAudit(sql: Sql, caller: Caller, filters: AuditFilter
       where (${schema}::text is null or table_schema = ${schema})
         and (${table}::text is null or table_name = ${table})
         and (${filters.record ?? null}::uuid is null
-          or record_id = ${filters.record ?? null}::uuid
-          or old_record_id = ${filters.record ?? null}::uuid)
+          or coalesce(record_id, old_record_id) = ${filters.record ?? null}::uuid)
         and (${filters.actor ?? null}::uuid is null or auth_uid = ${filters.actor ?? null}::uuid)
         and (${op}::text is null or op = ${op})
         and (${action}::text is null or action = ${action})
@@ -100,8 +103,8 @@ export async function orderHistory(
       select ${columns(tx)}
       from audit.record_version
       where (
-          record_id = audit.record_id('public.orders', jsonb_build_array(${orderId}::bigint))
-          or old_record_id = audit.record_id('public.orders', jsonb_build_array(${orderId}::bigint))
+          coalesce(record_id, old_record_id)
+            = audit.record_id('public.orders', jsonb_build_array(${orderId}::bigint))
           or (table_name = 'order_items'
             and coalesce(record, old_record) ->> 'order_id' = ${String(orderId)})
         )
@@ -136,21 +139,33 @@ function entry(row: Row): Row {
     action: row.action ?? null,
     target: row.target ?? null,
     details: row.details ?? null,
-    actor: { uid: row.auth_uid ?? null, role: row.auth_role ?? null, db_role: row.db_role },
+    actor: {
+      uid: row.auth_uid ?? null,
+      role: row.auth_role ?? null,
+      db_role: row.db_role,
+    },
     request_id: row.request_id ?? null,
   };
 }
 
 /** The filters worth keeping in the `audit.read` event (not the page size or cursor). */
-function recordedFilters({ limit: _limit, cursor: _cursor, ...rest }: AuditFilters): Row {
-  return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+function recordedFilters(
+  { limit: _limit, cursor: _cursor, ...rest }: AuditFilters,
+): Row {
+  return Object.fromEntries(
+    Object.entries(rest).filter(([, v]) => v !== undefined),
+  );
 }
 
 /**
  * `onRefused` of the API's routes: records an `authorization.refused` event for the refused
  * caller, after the response (EdgeRuntime.waitUntil where it exists); a failure is only logged.
  */
-export function auditRefusal(c: Context, caller: Caller, roles: readonly CallerRole[]): void {
+export function auditRefusal(
+  c: Context,
+  caller: Caller,
+  roles: readonly CallerRole[],
+): void {
   const event = authorizationRefused({
     method: c.req.method,
     route: c.req.routePath,
