@@ -255,18 +255,16 @@ comment on aggregate audit.chain(bytea, bytea) is
 
 -- Who is writing ------------------------------------------------------------------------------------
 
-create or replace function audit.current_actor(
-  out auth_uid uuid,
-  out auth_role text,
-  out db_role text,
-  out request_id text
-)
+-- returns table (a set of one row): only set-returning SQL functions are inlined in FROM.
+create or replace function audit.current_actor()
+returns table (auth_uid uuid, auth_role text, db_role text, request_id text)
 language sql
 stable
-set search_path = ''
 as $$
   -- Inside a security definer function current_user is the owner; the role GUC still names the
-  -- role the caller switched to (set_config('role', ...), as the API and PostgREST do).
+  -- role the caller switched to (set_config('role', ...), as the API and PostgREST do). Every name
+  -- is qualified and there is no SET clause, so the function is inlined into the triggers'
+  -- INSERT ... SELECT instead of being planned again at each firing.
   select auth.uid(), auth.role(),
     case when pg_catalog.current_setting('role') = 'none' then session_user::text
       else pg_catalog.current_setting('role') end,
@@ -523,14 +521,23 @@ begin
     security definer
     set search_path = ''
     as $body$
+    declare
+      v_uid uuid;
+      v_role text;
+      v_db_role text;
+      v_request_id text;
     begin
-      -- One statement per firing: the actor is read once (a function scan joined to every row).
+      -- The actor once per firing (a cached plan of the inlined audit.current_actor()), then one
+      -- INSERT ... SELECT over the transition table with it as parameters.
+      select a.auth_uid, a.auth_role, a.db_role, a.request_id
+      into v_uid, v_role, v_db_role, v_request_id
+      from audit.current_actor() a;
       if tg_op = 'INSERT' then
         insert into audit.record_version
           (op, table_schema, table_name, record_id, record, auth_uid, auth_role, db_role, request_id)
         select 'INSERT', %2$L, %3$L, audit.record_id(%4$L, %5$s), %7$s,
-          a.auth_uid, a.auth_role, a.db_role, a.request_id
-        from audit_new n cross join audit.current_actor() a;
+          v_uid, v_role, v_db_role, v_request_id
+        from audit_new n;
       elsif tg_op = 'UPDATE' then
         -- Old and new rows pair on the primary key; a row whose key changed is recorded with
         -- only the side that matches nothing.
@@ -541,20 +548,19 @@ begin
           case when %10$s is not null then audit.record_id(%4$L, %5$s) end,
           case when %11$s is not null then audit.record_id(%4$L, %6$s) end,
           case when %10$s is not null then %7$s end, case when %11$s is not null then %8$s end,
-          a.auth_uid, a.auth_role, a.db_role, a.request_id
-        from (audit_new n full join audit_old o on %9$s) cross join audit.current_actor() a;
+          v_uid, v_role, v_db_role, v_request_id
+        from audit_new n full join audit_old o on %9$s;
       elsif tg_op = 'DELETE' then
         insert into audit.record_version
           (op, table_schema, table_name, old_record_id, old_record, auth_uid, auth_role, db_role,
            request_id)
         select 'DELETE', %2$L, %3$L, audit.record_id(%4$L, %6$s), %8$s,
-          a.auth_uid, a.auth_role, a.db_role, a.request_id
-        from audit_old o cross join audit.current_actor() a;
+          v_uid, v_role, v_db_role, v_request_id
+        from audit_old o;
       else
         insert into audit.record_version
           (op, table_schema, table_name, auth_uid, auth_role, db_role, request_id)
-        select 'TRUNCATE', %2$L, %3$L, a.auth_uid, a.auth_role, a.db_role, a.request_id
-        from audit.current_actor() a;
+        values ('TRUNCATE', %2$L, %3$L, v_uid, v_role, v_db_role, v_request_id);
       end if;
       return null;
     end
