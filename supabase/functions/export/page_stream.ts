@@ -150,8 +150,11 @@ export function openPage(
             try {
               const chunk = await nextBatch(readable);
               if (chunk === null) {
-                controller.close();
+                // The body ends once the transaction has: a client that asks for the next page
+                // at once must find its concurrency slot free.
                 finished();
+                await done;
+                controller.close();
               } else {
                 controller.enqueue(chunk);
               }
