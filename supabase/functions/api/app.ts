@@ -13,6 +13,7 @@ import { callerOf } from "../_shared/auth/caller.ts";
 import { getDb } from "../_shared/db/client.ts";
 import { withDbErrors } from "../_shared/db/errors.ts";
 import { VERSION } from "../_shared/version.ts";
+import * as audit from "./audit.ts";
 import * as catalog from "./catalog.ts";
 import * as orders from "./orders.ts";
 import * as reports from "./reports.ts";
@@ -31,6 +32,7 @@ export const api = new ApiRegistry(app, {
   version: VERSION,
   description:
     "Products, categories, orders, inventory and the sales dashboard of a comptoir shop.",
+  onRefused: audit.auditRefusal,
 });
 
 /**
@@ -247,10 +249,54 @@ api.route({
   ...protect("GET /dashboard/top-products"),
   handler: async (c, { query }) => {
     const doc = await withDbErrors(
-      () => reports.salesDashboard(getDb(), callerOf(c), query.days),
+      () => reports.salesDashboard(getDb(), callerOf(c), query.days, "top-products"),
       READ,
     );
     return c.json({ data: (doc.top_products as unknown[]).slice(0, query.limit) });
+  },
+});
+
+api.route({
+  method: "get",
+  path: "/orders/:id/history",
+  summary: "Every recorded change of one of the caller's orders and its lines, oldest first",
+  tags: ["orders", "audit"],
+  roles: ["customer", "admin", "service_role"],
+  versions: ["v2"],
+  request: { params: s.idParams, query: s.orderHistoryQuery },
+  responses: { 200: { description: "A page of audit entries", schema: s.auditPageSchema } },
+  errors: [400, 401, 404, 429, 503],
+  ...protect("GET /orders/:id/history"),
+  handler: async (c, { params, query }, v) => {
+    const found = await withDbErrors(
+      () => audit.orderHistory(getDb(), callerOf(c), params.id, query),
+      READ,
+    );
+    // RLS hides other customers' orders: they are indistinguishable from missing ones.
+    if (!found) throw notFound(`Order ${params.id}`);
+    return c.json(present.page(v, found.rows, query.limit, found.next));
+  },
+});
+
+api.route({
+  method: "get",
+  path: "/admin/audit",
+  summary: "Search the audit trail: row changes and application events, newest first (admins)",
+  description: "Filters combine with AND; keyset pagination over (ts, id). Each search is itself " +
+    "recorded as an audit.read event.",
+  tags: ["audit"],
+  roles: ["admin", "service_role"],
+  versions: ["v2"],
+  request: { query: s.auditQuery },
+  responses: { 200: { description: "A page of audit entries", schema: s.auditPageSchema } },
+  errors: [400, 401, 403, 429, 503],
+  ...protect("GET /admin/audit"),
+  handler: async (c, { query }, v) => {
+    const found = await withDbErrors(
+      () => audit.searchAudit(getDb(), callerOf(c), query),
+      READ,
+    );
+    return c.json(present.page(v, found.rows, query.limit, found.next));
   },
 });
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Sql } from "../_shared/db/client.ts";
-import { asCaller, becomeCaller } from "../_shared/db/as_caller.ts";
+import { asCaller, becomeCaller, identifyCaller } from "../_shared/db/as_caller.ts";
 import type { Caller } from "../_shared/auth/caller.ts";
 import {
   recordCheckoutAttempt,
@@ -50,6 +50,8 @@ export async function placeOrder(
   recordCheckoutAttempt();
   try {
     const placed = await sql.begin(async (tx) => {
+      // The audit trail records the order's rows as this caller's, with the request id.
+      await identifyCaller(tx, caller);
       const [row] = await tx`
         select order_id, replayed
         from shop_api.place_order(${caller.userId ?? null}::uuid, ${tx.json(items as never)},

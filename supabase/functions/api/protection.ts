@@ -95,8 +95,10 @@ export const API_ROUTE_LIMITS = {
   "POST /orders": "orders_create",
   "GET /orders": "orders_read",
   "GET /orders/:id": "orders_read",
+  "GET /orders/:id/history": "orders_read",
   "GET /dashboard/sales": "dashboard",
   "GET /dashboard/top-products": "dashboard",
+  "GET /admin/audit": "dashboard",
 } as const satisfies Record<string, ApiPolicyName>;
 
 /** A rate-limited api route. */

@@ -73,6 +73,34 @@ export const dashboardQuery = z.object({
   days: queryInt({ min: 1, max: 365 }).default(30).describe("Length of the period in days"),
 }).strict();
 
+/** An instant with its offset, e.g. 2026-12-01T00:00:00Z (what the audit filters accept). */
+const instant = z.iso.datetime({ offset: true })
+  .describe("RFC 3339 date-time with offset");
+
+/** Filters of GET /admin/audit. */
+export const auditQuery = z.object({
+  table: z.string().regex(
+    /^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$/,
+    "Expected a table name",
+  )
+    .optional().describe("Table, `schema.table` or `table` (public)"),
+  record: z.guid().optional().describe("record_id of a row (see audit.record_id)"),
+  actor: z.guid().optional().describe("auth uid of the caller who made the change"),
+  action: z.string().regex(
+    /^(insert|update|delete|truncate|event|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$/,
+    "Expected insert, update, delete, truncate, event or an event name such as dashboard.read",
+  ).max(100).optional().describe("Row operation, `event`, or an event name"),
+  from: instant.optional().describe("Entries at or after this instant"),
+  to: instant.optional().describe("Entries before this instant"),
+  ...pagination,
+}).strict().refine(
+  (q) => q.from === undefined || q.to === undefined || Date.parse(q.from) < Date.parse(q.to),
+  { message: "from must be before to", path: ["from"] },
+);
+
+/** Paging of an order's history. */
+export const orderHistoryQuery = z.object({ ...pagination }).strict();
+
 export const topProductsQuery = z.object({
   days: queryInt({ min: 1, max: 365 }).default(30),
   // public.sales_dashboard ranks the 10 best sellers; a larger limit could not be honoured.
@@ -247,3 +275,30 @@ export const dashboardSchema = z.object({
 });
 
 export const topProductsSchema = z.object({ data: dashboardSchema.shape.top_products });
+
+/** One entry of the audit trail. */
+export const auditEntrySchema = z.object({
+  id: z.number(),
+  ts: z.string().describe("When the transaction that wrote it started (UTC, microseconds)"),
+  op: z.enum(["INSERT", "UPDATE", "DELETE", "TRUNCATE", "EVENT"]),
+  table: z.string().nullable(),
+  record_id: z.string().nullable(),
+  old_record_id: z.string().nullable(),
+  record: z.record(z.string(), z.unknown()).nullable(),
+  old_record: z.record(z.string(), z.unknown()).nullable(),
+  action: z.string().nullable(),
+  target: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()).nullable(),
+  actor: z.object({
+    uid: z.string().nullable(),
+    role: z.string().nullable(),
+    db_role: z.string(),
+  }),
+  request_id: z.string().nullable(),
+});
+
+/** A page of audit entries (v2 only). */
+export const auditPageSchema = z.object({
+  data: z.array(auditEntrySchema),
+  page: z.object({ limit: z.number(), next_cursor: cursorOut, has_more: z.boolean() }),
+});

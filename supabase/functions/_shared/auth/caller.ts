@@ -29,6 +29,8 @@ export interface Caller {
   dbRole: "anon" | "authenticated" | "service_role";
   /** The verified claims, passed to Postgres as `request.jwt.claims`. */
   claims: JWTPayload;
+  /** The request's `X-Request-Id`, passed to Postgres as `comptoir.request_id` (audit trail). */
+  requestId?: string;
 }
 
 type Verifier = (token: string) => Promise<JWTPayload>;
@@ -132,7 +134,9 @@ const CALLER_KEY = "caller";
 /** Middleware: verifies the caller once per request and stores it for {@linkcode callerOf}. */
 export function authenticate(): MiddlewareHandler {
   return async function authenticateCaller(c, next) {
-    c.set(CALLER_KEY as never, await callerFromRequest(c.req.raw) as never);
+    const caller = await callerFromRequest(c.req.raw);
+    const requestId = c.get("requestId" as never) as string | undefined;
+    c.set(CALLER_KEY as never, (requestId ? { ...caller, requestId } : caller) as never);
     await next();
   };
 }
@@ -153,9 +157,31 @@ export function callerOf(c: Context): Caller {
  * ```
  */
 export function requireRole(...roles: CallerRole[]): MiddlewareHandler {
+  return requireRoleWith(roles);
+}
+
+/** Options of {@linkcode requireRoleWith}. */
+export interface RequireRoleOptions {
+  /** Told of every refusal before it is answered (the audit trail); must not throw. */
+  onRefused?: (c: Context, caller: Caller, roles: readonly CallerRole[]) => void;
+}
+
+/**
+ * {@linkcode requireRole} with options: `onRefused` hears of each refused caller.
+ *
+ * @example
+ * ```ts
+ * app.get("/v1/dashboard", requireRoleWith(["admin"], { onRefused: audit }), handler);
+ * ```
+ */
+export function requireRoleWith(
+  roles: readonly CallerRole[],
+  { onRefused }: RequireRoleOptions = {},
+): MiddlewareHandler {
   return async function checkRole(c, next) {
     const caller = callerOf(c);
     if (!roles.includes(caller.role)) {
+      onRefused?.(c, caller, roles);
       recordAuthFailure(
         "jwt",
         caller.role === "anon" ? "missing_credentials" : "insufficient_role",

@@ -6,7 +6,12 @@
  */
 import type { Context, Env, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { authenticate, type CallerRole, requireRole } from "../auth/caller.ts";
+import {
+  authenticate,
+  type CallerRole,
+  type RequireRoleOptions,
+  requireRoleWith,
+} from "../auth/caller.ts";
 import {
   type RequestSchemas,
   validate,
@@ -63,6 +68,8 @@ export interface ApiRegistryOptions<V extends string> {
   description?: string;
   /** Versions marked deprecated in the document. */
   deprecated?: readonly V[];
+  /** Told of each caller a route's `roles` refuse (the audit trail); must not throw. */
+  onRefused?: RequireRoleOptions["onRefused"];
 }
 
 interface Recorded {
@@ -109,7 +116,9 @@ export class ApiRegistry<V extends string, E extends Env = Env> {
   route<S extends RequestSchemas>(spec: RouteSpec<S, V>): void {
     for (const version of spec.versions ?? this.#options.versions) {
       const handlers: MiddlewareHandler[] = [...(spec.beforeAuth ?? []), authenticate()];
-      if (spec.roles) handlers.push(requireRole(...spec.roles));
+      if (spec.roles) {
+        handlers.push(requireRoleWith(spec.roles, { onRefused: this.#options.onRefused }));
+      }
       handlers.push(...(spec.middleware ?? []), validate(spec.request));
       this.#app.on(
         spec.method.toUpperCase(),

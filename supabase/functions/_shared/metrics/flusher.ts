@@ -9,6 +9,7 @@
  */
 import type { MetricsRegistry } from "./registry.ts";
 import type { MetricsStore } from "./store.ts";
+import { edgeWaitUntil } from "../runtime/wait_until.ts";
 
 /** Options of {@linkcode MetricsFlusher}. */
 export interface MetricsFlusherOptions {
@@ -201,13 +202,4 @@ export class MetricsFlusher {
     });
     this.#failuresSinceLog = 0;
   }
-}
-
-/** `EdgeRuntime.waitUntil` of Supabase's edge runtime, when this code runs there. */
-function edgeWaitUntil(): ((promise: Promise<unknown>) => void) | undefined {
-  const runtime = (globalThis as { EdgeRuntime?: { waitUntil?: (p: Promise<unknown>) => void } })
-    .EdgeRuntime;
-  return typeof runtime?.waitUntil === "function"
-    ? (promise) => runtime.waitUntil!(promise)
-    : undefined;
 }
