@@ -424,8 +424,8 @@ Deno.test("export: rows, formats, snapshot, pages, ownership, cancellation and b
     });
 
     await t.step("the service role exports every resource", async () => {
-      for (const resource of ["products", "inventory", "customers", "sales_daily"]) {
-        const res = await get(base, serviceKey, `${PATH}/${resource}?format=jsonl`);
+      for (const resource of ["products", "inventory", "customers", "sales_daily", "audit"]) {
+        const res = await get(base, serviceKey, `${PATH}/${resource}?format=jsonl&page_size=1000`);
         assert.equal(res.status, 200, resource);
         const text = await res.text();
         for (const line of text.trimEnd().split("\n").filter(Boolean)) JSON.parse(line);
@@ -438,7 +438,34 @@ Deno.test("export: rows, formats, snapshot, pages, ownership, cancellation and b
         "inventory",
         "customers",
         "sales_daily",
+        "audit",
       ]);
+    });
+
+    await t.step("each export is an audit event; admins export the trail", async () => {
+      // The admin's first export (Alice's 7 orders as CSV) was recorded with its filters and rows.
+      await waitFor(async () => {
+        const [row] = await sql`
+          select count(*)::int as n from audit.record_version
+          where action = 'export.created' and target = 'orders' and auth_uid = ${admin.id}
+            and details @> ${
+          sql.json({ format: "csv", rows: 7, filters: { customer_id: alice.id } })
+        }`;
+        return row.n >= 1;
+      }, 5000);
+      const res = await get(base, admin.token, `${PATH}/audit?format=jsonl&from=2026-01-01`);
+      assert.equal(res.status, 200);
+      const events = (await res.text()).trimEnd().split("\n").map((l) => JSON.parse(l));
+      const mine = events.filter((e) => e.action === "export.created" && e.auth_uid === alice.id);
+      const [{ n }] = await sql`
+        select count(*)::int as n from audit.record_version
+        where action = 'export.created' and auth_uid = ${alice.id} and id <= ${events.at(-1).id}`;
+      assert.equal(mine.length, n);
+      assert.ok(mine.length > 0);
+      assert.ok(mine.every((e) => typeof e.details === "object" && e.target !== null));
+      const refused = await get(base, alice.token, `${PATH}/audit`);
+      assert.equal(refused.status, 403);
+      await refused.body?.cancel();
     });
 
     await t.step("the export rate limit answers 429 with Retry-After", async () => {

@@ -1,6 +1,6 @@
 /**
  * The `export` function: `GET /export/<resource>` streams orders, order lines, products,
- * inventory, customers or daily sales as CSV, JSON or JSON Lines (see resources.ts, formats.ts),
+ * inventory, customers, daily sales or the audit trail as CSV, JSON or JSON Lines (see resources.ts, formats.ts),
  * one page per request in one database snapshot, with a signed `Link: rel="next"` when more rows
  * follow; `GET /export` lists the resources. Routes only parse, authorize, open the page and
  * respond: the SQL is in query.ts, the streaming in page_stream.ts and encoders.ts.
@@ -14,7 +14,10 @@ import { getDb } from "../_shared/db/client.ts";
 import { withDbErrors } from "../_shared/db/errors.ts";
 import { validate, validInput } from "../_shared/validation/validate.ts";
 import { recordExportPage } from "../_shared/metrics/hooks.ts";
-import { RESOURCE_NAMES, RESOURCES } from "./resources.ts";
+import { exportCreated } from "../_shared/audit/events.ts";
+import { recordEvent } from "../_shared/audit/log_event.ts";
+import { edgeWaitUntil } from "../_shared/runtime/wait_until.ts";
+import { FILTER_PARAMS, RESOURCE_NAMES, RESOURCES } from "./resources.ts";
 import { exportParams, exportQuery, MAX_PAGE_ROWS } from "./schemas.ts";
 import { acceptsGzip, contentDisposition, MEDIA_TYPES, negotiateFormat } from "./formats.ts";
 import { closeJsonArray, counted, prefixed, UTF8_BOM } from "./encoders.ts";
@@ -102,7 +105,7 @@ app.get(
       );
     }
     const usedFilters = resource.filters.map((f) => f.param);
-    for (const name of ["from", "to", "status", "customer_id"] as const) {
+    for (const name of FILTER_PARAMS) {
       if (query[name] !== undefined && !usedFilters.includes(name)) {
         throw new ProblemError(
           problems.badRequest(`${resource.name} has no ${name} filter`),
@@ -152,6 +155,21 @@ app.get(
       { idempotent: true },
     );
 
+    // One audit event per page served, in a transaction of its own (the page's is read-only),
+    // after the database accepted the export; a failure to record it is logged, not answered.
+    const pageNumber = continuation?.page ?? 1;
+    const audited = recordEvent(
+      getDb(),
+      caller,
+      exportCreated({
+        resource: resource.name,
+        format,
+        filters: { ...definedOnly(filters), page: pageNumber },
+        rows: page.rows,
+      }),
+    );
+    edgeWaitUntil()?.(audited);
+
     let body = page.body;
     if (format === "json") body = body.pipeThrough(closeJsonArray());
     if (format === "csv" && query.bom) {
@@ -186,7 +204,6 @@ app.get(
       }
     });
 
-    const pageNumber = continuation?.page ?? 1;
     const headers = new Headers({
       "content-type": MEDIA_TYPES[format],
       "content-disposition": contentDisposition(
@@ -219,6 +236,12 @@ app.get(
     return new Response(body, { status: 200, headers });
   },
 );
+
+function definedOnly(values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
 
 function boundedIntFromEnv(
   name: string,

@@ -16,7 +16,7 @@
  *   same lines led by `[` or `,`.
  * @module
  */
-import type { Column, Resource } from "./resources.ts";
+import type { Column, FilterParam, Resource } from "./resources.ts";
 
 /** A keyset position: the key of the last row already exported, one string per key part. */
 export type KeyValues = readonly string[];
@@ -34,9 +34,7 @@ export interface CsvLayout {
 }
 
 /** Filter values as validated (strings in their SQL input syntax). */
-export type FilterValues = Partial<
-  Record<"from" | "to" | "status" | "customer_id", string>
->;
+export type FilterValues = Partial<Record<FilterParam, string>>;
 
 /** What one page reads. */
 export interface PageSpec {

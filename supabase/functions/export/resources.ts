@@ -22,10 +22,16 @@ export interface Column {
   kind: ColumnKind;
 }
 
+/** Query-string parameters that filter rows. */
+export const FILTER_PARAMS = ["from", "to", "status", "customer_id"] as const;
+
+/** A filter parameter. */
+export type FilterParam = typeof FILTER_PARAMS[number];
+
 /** A filter of the query string and the condition it adds. */
 export interface Filter {
   /** Query-string parameter. */
-  param: "from" | "to" | "status" | "customer_id";
+  param: FilterParam;
   /** Condition over `from`; `$` is replaced by the parameter's typed setting. */
   condition: string;
   /** SQL type the parameter is cast to. */
@@ -72,6 +78,7 @@ export const RESOURCE_NAMES = [
   "inventory",
   "customers",
   "sales_daily",
+  "audit",
 ] as const;
 
 /** A resource name. */
@@ -218,6 +225,36 @@ export const RESOURCES: Readonly<Record<ResourceName, Resource>> = {
       { sql: "(o.placed_at at time zone 'UTC')::date", type: "date" },
       { sql: "o.currency::text", type: "text" },
     ],
+    roles: ADMINS,
+  },
+  audit: {
+    name: "audit",
+    fileStem: "audit",
+    columns: [
+      { name: "id", sql: "a.id", kind: "number" },
+      { name: "ts", sql: "a.ts", kind: "timestamp" },
+      { name: "op", sql: "a.op", kind: "text" },
+      { name: "table_schema", sql: "a.table_schema", kind: "text" },
+      { name: "table_name", sql: "a.table_name", kind: "text" },
+      { name: "record_id", sql: "a.record_id", kind: "text" },
+      { name: "old_record_id", sql: "a.old_record_id", kind: "text" },
+      { name: "action", sql: "a.action", kind: "text" },
+      { name: "target", sql: "a.target", kind: "text" },
+      { name: "details", sql: "a.details", kind: "text" },
+      { name: "record", sql: "a.record", kind: "text" },
+      { name: "old_record", sql: "a.old_record", kind: "text" },
+      { name: "auth_uid", sql: "a.auth_uid", kind: "text" },
+      { name: "auth_role", sql: "a.auth_role", kind: "text" },
+      { name: "db_role", sql: "a.db_role", kind: "text" },
+      { name: "request_id", sql: "a.request_id", kind: "text" },
+    ],
+    from: "audit.record_version a",
+    filters: [
+      { param: "from", condition: "a.ts >= $", type: "timestamptz" },
+      { param: "to", condition: "a.ts < $", type: "timestamptz" },
+    ],
+    key: [{ sql: "a.id", type: "bigint" }],
+    highWater: { sql: "a.id", table: "audit.record_version", column: "id" },
     roles: ADMINS,
   },
 };
