@@ -21,11 +21,11 @@ import postgres from "postgres";
 import { runMain, spawn, StackError } from "../lib/command.ts";
 import { startDevServer } from "../lib/dev_server_process.ts";
 import { devCluster } from "../lib/pg_cluster.ts";
+import { PG_BIN } from "../lib/executables.ts";
 import { RESOURCES } from "../../supabase/functions/export/resources.ts";
 import { pageStatements } from "../../supabase/functions/export/query.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const PSQL = "/usr/lib/postgresql/15/bin/psql";
 
 interface Run {
   rows: number;
@@ -174,7 +174,7 @@ async function psqlCopy(dbUrl: string, rows: number): Promise<Run> {
   const statement = page.copy("csv", { delimiter: ",", header: true }, undefined).text;
   const meta = statement.replace(/^copy /, "\\copy ").replace(" to stdout ", " to '/dev/null' ");
   const started = performance.now();
-  const child = spawn(PSQL, {
+  const child = spawn(`${PG_BIN}/psql`, {
     args: [dbUrl, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", meta],
     stdout: "piped",
     stderr: "piped",
