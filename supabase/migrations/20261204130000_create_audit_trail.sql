@@ -66,7 +66,8 @@ create table if not exists audit.record_version (
   auth_role text,
   db_role text not null,
   request_id text,
-  constraint record_version_pkey primary key (id, ts),
+  -- (ts, id): also the keyset of the newest-first listing, so no second index is needed for it.
+  constraint record_version_pkey primary key (ts, id),
   constraint record_version_op_check
     check (op in ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'EVENT')),
   constraint record_version_shape_check check (
@@ -108,9 +109,6 @@ comment on column audit.record_version.request_id is
   'X-Request-Id of the API request (comptoir.request_id, set for the transaction).';
 
 -- Each index names the query it serves; every one of them is paid on each audited write.
-create index if not exists record_version_ts_id_idx on audit.record_version (ts, id);
-comment on index audit.record_version_ts_id_idx is
-  'GET /admin/audit: newest first over a time range, keyset on (ts, id).';
 create index if not exists record_version_txid_idx on audit.record_version (txid);
 comment on index audit.record_version_txid_idx is 'audit.seal(): rows of transactions that ended.';
 create index if not exists record_version_record_id_idx on audit.record_version (record_id, ts);
@@ -138,7 +136,8 @@ create table if not exists audit.seal (
 ) partition by range (ts);
 comment on table audit.seal is
   'Position of each sealed audit row in the chain and its hash: sha256(hash of seq - 1 || '
-  'audit.canonical(row)). Partitioned like record_version (same ts) so retention drops both.';
+  'sha256(audit.canonical(row))). Partitioned like record_version (same ts) so retention drops '
+  'both.';
 create unique index if not exists seal_seq_idx on audit.seal (seq, ts);
 comment on index audit.seal_seq_idx is 'audit.verify(): walks the chain in seq order.';
 
@@ -201,7 +200,7 @@ create or replace function audit.record_id(p_table text, p_pk jsonb)
 returns uuid
 language sql
 immutable
-set search_path = ''
+parallel safe
 as $$
   select pg_catalog.md5(p_table || ':' || p_pk::text)::uuid
 $$;
@@ -212,10 +211,14 @@ create or replace function audit.canonical(r audit.record_version)
 returns bytea
 language sql
 immutable
+parallel safe
 as $$
-  -- Timestamps as epoch seconds so the form does not depend on the session's TimeZone.
-  select pg_catalog.convert_to(pg_catalog.jsonb_build_array(
-    r.id, extract(epoch from r.ts), r.txid::text, r.op, r.table_schema, r.table_name,
+  -- The text of a row value listing every column explicitly (a column added later does not change
+  -- the form of older rows), quoted by record_out so no two rows share it; the timestamp as epoch
+  -- seconds so the form does not depend on the session's TimeZone or DateStyle. Three times faster
+  -- than a jsonb array (docs/benchmarks/audit.md). No SET clause: the function is inlined.
+  select pg_catalog.convert_to(row(
+    r.id, extract(epoch from r.ts), r.txid, r.op, r.table_schema, r.table_name,
     r.record_id, r.old_record_id, r.record, r.old_record, r.action, r.target, r.details,
     r.auth_uid, r.auth_role, r.db_role, r.request_id
   )::text, 'UTF8')
@@ -227,16 +230,20 @@ create or replace function audit.chain_step(p_state bytea, p_row bytea, p_seed b
 returns bytea
 language sql
 immutable
+parallel safe
 set search_path = ''
 as $$
   select pg_catalog.sha256(coalesce(p_state, p_seed) || p_row)
 $$;
 comment on function audit.chain_step(bytea, bytea, bytea) is
-  'One link of the chain: sha256(previous hash, or the seed for the first row || row bytes).';
+  'One link of the chain: sha256(previous hash, or the seed for the first row || sha256 of the '
+  'canonical row).';
 
 do $$
 begin
-  create aggregate audit.chain(bytea, bytea) (sfunc = audit.chain_step, stype = bytea);
+  create aggregate audit.chain(bytea, bytea) (
+    sfunc = audit.chain_step, stype = bytea, parallel = safe
+  );
 exception
   when duplicate_function then null;
 end
@@ -517,16 +524,14 @@ begin
     security definer
     set search_path = ''
     as $body$
-    declare
-      v_actor record;
     begin
-      select * into v_actor from audit.current_actor();
+      -- One statement per firing: the actor is read once (a function scan joined to every row).
       if tg_op = 'INSERT' then
         insert into audit.record_version
           (op, table_schema, table_name, record_id, record, auth_uid, auth_role, db_role, request_id)
         select 'INSERT', %2$L, %3$L, audit.record_id(%4$L, %5$s), %7$s,
-          v_actor.auth_uid, v_actor.auth_role, v_actor.db_role, v_actor.request_id
-        from audit_new n;
+          a.auth_uid, a.auth_role, a.db_role, a.request_id
+        from audit_new n cross join audit.current_actor() a;
       elsif tg_op = 'UPDATE' then
         -- Old and new rows pair on the primary key; a row whose key changed is recorded with
         -- only the side that matches nothing.
@@ -537,20 +542,20 @@ begin
           case when %10$s is not null then audit.record_id(%4$L, %5$s) end,
           case when %11$s is not null then audit.record_id(%4$L, %6$s) end,
           case when %10$s is not null then %7$s end, case when %11$s is not null then %8$s end,
-          v_actor.auth_uid, v_actor.auth_role, v_actor.db_role, v_actor.request_id
-        from audit_new n full join audit_old o on %9$s;
+          a.auth_uid, a.auth_role, a.db_role, a.request_id
+        from (audit_new n full join audit_old o on %9$s) cross join audit.current_actor() a;
       elsif tg_op = 'DELETE' then
         insert into audit.record_version
           (op, table_schema, table_name, old_record_id, old_record, auth_uid, auth_role, db_role,
            request_id)
         select 'DELETE', %2$L, %3$L, audit.record_id(%4$L, %6$s), %8$s,
-          v_actor.auth_uid, v_actor.auth_role, v_actor.db_role, v_actor.request_id
-        from audit_old o;
+          a.auth_uid, a.auth_role, a.db_role, a.request_id
+        from audit_old o cross join audit.current_actor() a;
       else
         insert into audit.record_version
           (op, table_schema, table_name, auth_uid, auth_role, db_role, request_id)
-        values ('TRUNCATE', %2$L, %3$L, v_actor.auth_uid, v_actor.auth_role, v_actor.db_role,
-          v_actor.request_id);
+        select 'TRUNCATE', %2$L, %3$L, a.auth_uid, a.auth_role, a.db_role, a.request_id
+        from audit.current_actor() a;
       end if;
       return null;
     end
@@ -682,6 +687,7 @@ returns integer
 language plpgsql
 security definer
 set search_path = ''
+set work_mem = '64MB'
 as $$
 declare
   v_head audit.chain_head;
@@ -696,7 +702,7 @@ begin
   select h.* into v_head from audit.chain_head h where h.id for update;
   loop
     with batch as (
-      select r.id, r.ts, audit.canonical(r) as body
+      select r.id, r.ts, pg_catalog.sha256(audit.canonical(r)) as digest
       from audit.record_version r
       where ((r.txid >= v_head.horizon and r.txid < v_horizon) or r.txid = v_own)
         and not exists (select 1 from audit.seal s where s.id = r.id and s.ts = r.ts)
@@ -705,7 +711,7 @@ begin
     ),
     chained as (
       select b.id, b.ts, v_head.seq + pg_catalog.row_number() over w as seq,
-        audit.chain(b.body, v_head.hash) over w as hash
+        audit.chain(b.digest, v_head.hash) over w as hash
       from batch b
       window w as (order by b.id rows between unbounded preceding and current row)
     ),
@@ -744,6 +750,8 @@ language sql
 stable
 security definer
 set search_path = ''
+-- The chain is walked in seq order: (seq, hash, digest) of each row sorted in memory.
+set work_mem = '64MB'
 as $$
   with seed as (
     select coalesce(
@@ -751,27 +759,40 @@ as $$
       (select a.hash from audit.chain_anchors a where a.seq = p_lo - 1)
     ) as hash
   ),
-  chain as (
+  -- Materialized: each row's digest is computed once, in parallel where the server may, and only
+  -- (seq, hash, digest) is sorted for the walk below, not the whole row.
+  digests as materialized (
     select s.seq, s.id, s.ts, s.hash, r.id is not null as present,
-      case when r.id is not null then audit.canonical(r) end as body,
-      pg_catalog.lag(s.seq) over w as prev_seq,
-      pg_catalog.lag(s.hash) over w as prev_hash
+      case when r.id is not null then pg_catalog.sha256(audit.canonical(r)) end as digest
     from audit.seal s
     left join audit.record_version r on r.id = s.id and r.ts = s.ts
     where s.seq between p_lo and p_hi
-    window w as (order by s.seq)
+  ),
+  chain as (
+    select d.*, pg_catalog.lag(d.seq) over w as prev_seq, pg_catalog.lag(d.hash) over w as prev_hash
+    from digests d
+    window w as (order by d.seq)
+  ),
+  linked as (
+    -- The predecessor's hash: the previous seal, else (its row was dropped by retention, or this
+    -- is the first position checked) the anchor kept for it. CASE looks anchors up only then.
+    select c.*,
+      case
+        when c.prev_seq = c.seq - 1 then c.prev_hash
+        when c.prev_seq is null and c.seq = p_lo then (select hash from seed)
+        else (select a.hash from audit.chain_anchors a where a.seq = c.seq - 1)
+      end as link
+    from chain c
   ),
   checked as (
-    select c.seq, c.id, c.ts,
+    select l.seq, l.id, l.ts,
       case
-        when c.prev_seq is null and c.seq <> p_lo then 'chain gap before this row'
-        when c.prev_seq is null and (select hash from seed) is null then 'predecessor missing'
-        when c.prev_seq is not null and c.prev_seq <> c.seq - 1 then 'chain gap before this row'
-        when not c.present then 'row missing'
-        when c.hash <> pg_catalog.sha256(coalesce(c.prev_hash, (select hash from seed)) || c.body)
-          then 'hash mismatch'
+        when l.link is null and l.prev_seq is null and l.seq = p_lo then 'predecessor missing'
+        when l.link is null then 'chain gap before this row'
+        when not l.present then 'row missing'
+        when l.hash <> pg_catalog.sha256(l.link || l.digest) then 'hash mismatch'
       end as problem
-    from chain c
+    from linked l
   )
   select k.seq, k.id, k.ts, k.problem from checked k
   where k.problem is not null

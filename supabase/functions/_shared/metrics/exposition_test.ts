@@ -84,6 +84,11 @@ function everyFamily(): ExpositionSample[] {
       value: 900,
     },
     { name: "comptoir_cron_job_runs_total", labels: 'cron_job="cache-cleanup"', le: "", value: 4 },
+    // Written by the database's audit verification job into the shared store.
+    { name: "comptoir_audit_chain_intact", labels: "", le: "", value: 1 },
+    { name: "comptoir_audit_verification_timestamp_seconds", labels: "", le: "", value: 1.8e9 },
+    { name: "comptoir_audit_verified_rows_total", labels: "", le: "", value: 120 },
+    { name: "comptoir_audit_unsealed_rows", labels: "", le: "", value: 3 },
     {
       name: "comptoir_cron_job_failures_total",
       labels: 'cron_job="cache-cleanup"',
