@@ -95,9 +95,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (failure) return problemResponse(problems.unauthorized(failure));
     }
 
-    // One new Request: the path the function sees, the request id, the body stream passed through,
-    // and the client's signal, so a function sees a disconnect as it would behind the edge runtime
-    // (a streamed response is also cancelled then: Deno.serve cancels its body).
+    // One new Request: the path the function sees, the request id, the body stream passed through.
+    // A client that disconnects reaches the function through its response: Deno.serve cancels the
+    // body stream the function returned (the export function cancels its query then).
     url.pathname = "/" + rest;
     const headers = new Headers(request.headers);
     headers.set("x-request-id", requestId);
@@ -106,7 +106,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       headers,
       body: request.body,
       redirect: "manual",
-      signal: request.signal,
     });
     try {
       return await target.fetch(forwarded, info);

@@ -412,6 +412,8 @@ Deno.test("export: rows, formats, snapshot, pages, ownership, cancellation and b
         await sql`
           select pg_terminate_backend(pid) from pg_stat_activity
           where application_name = 'comptoir-functions' and query ilike 'copy (%'`;
+        // No read pending while the connection drops: the error must not escape the server.
+        await new Promise((r) => setTimeout(r, 300));
         await assert.rejects(async () => {
           while (!(await reader3.read()).done) { /* drain */ }
         });

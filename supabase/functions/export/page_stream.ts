@@ -35,6 +35,7 @@ import {
 /** Postgres COPY stream as postgres.js gives it (a Node Readable). */
 interface CopyReadable {
   read(): Uint8Array | null;
+  on(event: string, fn: (arg?: unknown) => void): void;
   once(event: string, fn: (arg?: unknown) => void): void;
   off(event: string, fn: (arg?: unknown) => void): void;
   destroy(error?: Error): void;
@@ -145,9 +146,18 @@ export function openPage(
           finished = resolve;
           failed = reject;
         });
+        // Listened to for the stream's whole life: a Node stream that emits `error` with no
+        // listener throws it out of the event loop, which would end the process. The connection
+        // can drop while no read is pending (a client between two reads).
+        let streamError: unknown;
+        readable.on("error", (error) => {
+          streamError ??= error;
+          failed(error);
+        });
         const body = new ReadableStream<Uint8Array>({
           async pull(controller) {
             try {
+              if (streamError !== undefined) throw streamError;
               const chunk = await nextBatch(readable);
               if (chunk === null) {
                 // The body ends once the transaction has: a client that asks for the next page
@@ -179,7 +189,6 @@ export function openPage(
           done: done.then(() => {}, () => {}),
         });
         await ended;
-        await query.catch(() => {});
       },
     );
     done.catch((error) => {
