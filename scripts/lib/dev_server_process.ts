@@ -9,6 +9,8 @@ import { localApiKeys, localJwtSecret, userToken } from "./local_keys.ts";
 /** A running dev server. */
 export interface DevServer {
   url: string;
+  /** Process id of the server (memory readings). */
+  pid: number;
   anonKey: string;
   serviceRoleKey: string;
   jwtSecret: string;
@@ -77,6 +79,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const keys = await localApiKeys(jwtSecret);
   return {
     url,
+    pid: child.pid,
     anonKey: keys.anon,
     serviceRoleKey: keys.serviceRole,
     jwtSecret,

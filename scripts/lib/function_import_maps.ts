@@ -9,7 +9,7 @@ import { readFunctions } from "./functions_config.ts";
 const ROOT_CONFIG = new URL("../../deno.json", import.meta.url);
 
 /** Import-map keys the functions never load at run time. */
-const DEV_ONLY = /^(@electric-sql\/|fast-check|croner|smol-toml|yaml|@shared\/)/;
+const DEV_ONLY = /^(@electric-sql\/|fast-check|csv-parse|croner|smol-toml|yaml|@shared\/)/;
 
 /** The import map every function gets. */
 export async function functionImportMap(): Promise<Record<string, string>> {

@@ -121,6 +121,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
 
     // One new Request: the path the function sees, the request id, the body stream passed through.
+    // A client that disconnects reaches the function through its response: Deno.serve cancels the
+    // body stream the function returned (the export function cancels its query then).
     url.pathname = "/" + rest;
     const headers = new Headers(request.headers);
     headers.set("x-request-id", requestId);

@@ -136,7 +136,9 @@ export interface ApiProtection {
  * ```
  */
 export function createApiProtection(settings: RateLimitSettings): ApiProtection {
-  const policies = withOverrides(API_RATE_LIMITS, settings.overrides);
+  // `export` is the export function's policy (export/protection.ts): the variable is shared.
+  const { export: _exportPolicy, ...overrides } = settings.overrides;
+  const policies = withOverrides(API_RATE_LIMITS, overrides);
   checkClientAddressSetting(settings, Object.values(policies));
   const trustedProxies = settings.trustedProxies ?? 0;
   const { backend, store } = rateLimitBackendFor(settings.backend);
@@ -173,7 +175,7 @@ export function createApiProtection(settings: RateLimitSettings): ApiProtection 
         ? `X-Forwarded-For, entry appended by the outermost of ${trustedProxies} ` +
           `trusted prox${trustedProxies === 1 ? "y" : "ies"}`
         : "connection peer",
-      overridden: Object.keys(settings.overrides),
+      overridden: Object.keys(overrides),
     },
     policies: limiter
       ? Object.values(policies).map((p) => ({

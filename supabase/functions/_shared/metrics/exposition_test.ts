@@ -56,11 +56,26 @@ function everyFamily(): ExpositionSample[] {
     view: "private.products_stats",
   }, 0.3);
   r.inc("comptoir_materialized_view_refresh_failures_total", { view: "private.products_stats" });
+  const exportLabels = { resource: "orders", format: "csv" };
+  r.inc("comptoir_export_rows_total", exportLabels, 500_000);
+  r.inc("comptoir_export_bytes_total", exportLabels, 61_800_000);
+  r.observe("comptoir_export_duration_seconds", exportLabels, 2.3);
+  r.inc("comptoir_export_pages_total", { ...exportLabels, outcome: "complete" });
   const samples: ExpositionSample[] = r.drain();
   const view = 'view="private.products_stats"';
   samples.push(
     { name: "comptoir_low_stock_products", labels: "", le: "", value: 7 },
     { name: "comptoir_db_up", labels: "", le: "", value: 1 },
+    // Written by the database's verification job straight into the store.
+    { name: "comptoir_audit_chain_intact", labels: "", le: "", value: 1 },
+    {
+      name: "comptoir_audit_verification_timestamp_seconds",
+      labels: "",
+      le: "",
+      value: 1_796_347_800,
+    },
+    { name: "comptoir_audit_verified_rows_total", labels: "", le: "", value: 18_342 },
+    { name: "comptoir_audit_unsealed_rows", labels: "", le: "", value: 12 },
     { name: "comptoir_materialized_view_staleness_seconds", labels: view, le: "", value: 12.5 },
     {
       name: "comptoir_materialized_view_refresh_interval_seconds",

@@ -15,6 +15,9 @@ import {
   CURRENCY_LABEL,
   DEPENDENCY_LABEL,
   EVICTION_REASON_LABEL,
+  EXPORT_FORMAT_LABEL,
+  EXPORT_OUTCOME_LABEL,
+  EXPORT_RESOURCE_LABEL,
   FUNCTION_LABEL,
   type LabelRule,
   METHOD_LABEL,
@@ -94,6 +97,14 @@ export const ORDER_VALUE_BUCKETS = [
   250000,
   500000,
 ];
+
+/** Buckets of `comptoir_export_duration_seconds`. */
+export const EXPORT_DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+const EXPORT_LABELS = [
+  ["resource", EXPORT_RESOURCE_LABEL],
+  ["format", EXPORT_FORMAT_LABEL],
+] as const;
 
 /** Every family of the contract, in exposition order. */
 export const FAMILIES: readonly MetricFamily[] = [
@@ -337,6 +348,35 @@ export const FAMILIES: readonly MetricFamily[] = [
     aggregation: "scrape",
   },
   {
+    name: "comptoir_export_rows_total",
+    type: "counter",
+    help: "Rows sent by export pages read to the end.",
+    labels: EXPORT_LABELS,
+    aggregation: "sum",
+  },
+  {
+    name: "comptoir_export_bytes_total",
+    type: "counter",
+    help: "Bytes of export bodies sent, after compression.",
+    labels: EXPORT_LABELS,
+    aggregation: "sum",
+  },
+  {
+    name: "comptoir_export_duration_seconds",
+    type: "histogram",
+    help: "Time from an export request to the last byte of its page.",
+    labels: EXPORT_LABELS,
+    aggregation: "sum",
+    buckets: EXPORT_DURATION_BUCKETS,
+  },
+  {
+    name: "comptoir_export_pages_total",
+    type: "counter",
+    help: "Export pages by how their body ended.",
+    labels: [...EXPORT_LABELS, ["outcome", EXPORT_OUTCOME_LABEL]],
+    aggregation: "sum",
+  },
+  {
     name: "comptoir_audit_chain_intact",
     type: "gauge",
     help: "Whether the last verification of the audit hash chain found it intact.",
@@ -404,14 +444,18 @@ export type CounterName =
   | "comptoir_rate_limit_decisions_total"
   | "comptoir_circuit_breaker_transitions_total"
   | "comptoir_retries_total"
-  | "comptoir_materialized_view_refresh_failures_total";
+  | "comptoir_materialized_view_refresh_failures_total"
+  | "comptoir_export_rows_total"
+  | "comptoir_export_bytes_total"
+  | "comptoir_export_pages_total";
 
 /** Names of the histogram families. */
 export type HistogramName =
   | "comptoir_http_request_duration_seconds"
   | "comptoir_order_value_minor_units"
   | "comptoir_db_query_duration_seconds"
-  | "comptoir_materialized_view_refresh_duration_seconds";
+  | "comptoir_materialized_view_refresh_duration_seconds"
+  | "comptoir_export_duration_seconds";
 
 /** Names of the gauges set by isolates (per isolate or latest value). */
 export type IsolateGaugeName =

@@ -241,3 +241,36 @@ export function recordRetries(
 ): void {
   if (retries > 0) inc("comptoir_retries_total", { dependency, outcome }, retries);
 }
+
+/** One export page whose body ended, as the `export` function reports it. */
+export interface ExportPageRecord {
+  /** Resource exported (`orders`, `order_lines`, ...). */
+  resource: string;
+  /** `csv`, `json` or `jsonl`. */
+  format: string;
+  /** Rows of the page; counted only when the body was read to the end. */
+  rows: number;
+  /** Bytes sent, after compression. */
+  bytes: number;
+  /** From the request to the end of the body. */
+  seconds: number;
+  outcome: "complete" | "cancelled" | "failed";
+}
+
+/**
+ * Records an export page: rows (complete pages only), bytes, duration and how it ended.
+ *
+ * @example
+ * ```ts
+ * recordExportPage({ resource: "orders", format: "csv", rows: 10, bytes: 800, seconds: 0.1,
+ *   outcome: "complete" });
+ * ```
+ */
+export function recordExportPage(page: ExportPageRecord): void {
+  if (!METRICS_ENABLED) return;
+  const labels = { resource: page.resource, format: page.format };
+  if (page.outcome === "complete") inc("comptoir_export_rows_total", labels, page.rows);
+  inc("comptoir_export_bytes_total", labels, page.bytes);
+  observe("comptoir_export_duration_seconds", labels, page.seconds);
+  inc("comptoir_export_pages_total", { ...labels, outcome: page.outcome });
+}

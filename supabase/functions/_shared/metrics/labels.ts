@@ -153,6 +153,27 @@ export const CRON_JOB_LABEL: LabelRule = { pattern: /^[A-Za-z0-9_.:-]{1,64}$/ };
 /** Free text of `comptoir_build_info` (version, commit, Deno version), printable and short. */
 export const BUILD_LABEL: LabelRule = { pattern: /^[\x21-\x7e]{1,64}$/, catchAll: "unknown" };
 
+/** `resource`: what an export reads (the `export` function's resources). */
+export const EXPORT_RESOURCE_LABEL: LabelRule = {
+  values: set(
+    "orders",
+    "order_lines",
+    "products",
+    "inventory",
+    "customers",
+    "sales_daily",
+    "audit",
+  ),
+};
+
+/** `format`: the format an export is written in. */
+export const EXPORT_FORMAT_LABEL: LabelRule = { values: set("csv", "json", "jsonl") };
+
+/** `outcome` of an export page: read to the end, cancelled by the client, or failed. */
+export const EXPORT_OUTCOME_LABEL: LabelRule = {
+  values: set("complete", "cancelled", "failed"),
+};
+
 /** `le`: never set by callers; written by the registry from the family's buckets. */
 export const LE_LABEL = "le";
 
