@@ -241,3 +241,23 @@ export function recordRetries(
 ): void {
   if (retries > 0) inc("comptoir_retries_total", { dependency, outcome }, retries);
 }
+
+/**
+ * Records how one delivery attempt of the notifications outbox ended: `delivered` (with the time
+ * since the message was queued), `failed` (to be retried) or `dead` (given up on).
+ *
+ * @example
+ * ```ts
+ * recordNotificationOutcome("slack", "delivered", 1.8);
+ * ```
+ */
+export function recordNotificationOutcome(
+  channel: string,
+  outcome: "delivered" | "failed" | "dead",
+  latencySeconds?: number,
+): void {
+  inc(`comptoir_notifications_${outcome}_total`, { channel });
+  if (outcome === "delivered" && latencySeconds !== undefined) {
+    observe("comptoir_notifications_delivery_latency_seconds", { channel }, latencySeconds);
+  }
+}
