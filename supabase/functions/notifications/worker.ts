@@ -150,7 +150,10 @@ export async function deliverDue(options: DeliveryOptions): Promise<DeliveryRepo
       from notify.claim(${worker}, ${batchSize})`;
     if (claimed.length === 0) break;
     run.report.claimed += claimed.length;
+    const releasedBefore = run.report.released;
     await deliverBatch(run, claimed);
+    // Everything went back (rate limits, no time left): claiming again would only spin.
+    if (run.report.released - releasedBefore === claimed.length) break;
   }
   run.report.durationMs = clock.now() - started;
   return run.report;
@@ -191,8 +194,8 @@ async function hasRoom(run: Run, m: OutboxMessage): Promise<boolean> {
   const now = run.options.clock.now();
   const leaseEnd = m.lease_until ? new Date(m.lease_until).getTime() : 0;
   if (
-    now + run.options.sendTimeoutMs + 2_000 < leaseEnd &&
-    now < run.deadline + run.options.sendTimeoutMs
+    now + run.options.sendTimeoutMs + 1_000 < leaseEnd &&
+    now < run.deadline
   ) {
     return true;
   }
@@ -370,7 +373,7 @@ async function waitForSlack(run: Run, m: OutboxMessage): Promise<boolean> {
     }
     const now = clock.now();
     const leaseEnd = m.lease_until ? new Date(m.lease_until).getTime() : 0;
-    if (resetAt + run.options.sendTimeoutMs + 2_000 >= leaseEnd || resetAt > run.deadline) {
+    if (resetAt + run.options.sendTimeoutMs + 1_000 >= leaseEnd || resetAt > run.deadline) {
       await release(run, m, resetAt);
       return false;
     }

@@ -172,7 +172,8 @@ function template(status: "firing" | "resolved"): Template<AlertGroup> {
     pagerduty: (group) => ({
       action: status === "firing" ? "trigger" : "resolve",
       dedupKey: group.alerts[0].fingerprint,
-      source: group.common_labels.instance ?? group.common_labels.job ?? "comptoir",
+      source: group.common_labels.instance ?? group.alerts[0].labels.instance ??
+        group.common_labels.job ?? "comptoir",
     }),
   };
 }
