@@ -18,6 +18,7 @@ import { z } from "zod";
 import { authenticate, requireRole } from "../_shared/auth/caller.ts";
 import { getDb } from "../_shared/db/client.ts";
 import { withDbErrors } from "../_shared/db/errors.ts";
+import { edgeWaitUntil } from "../_shared/edge_runtime.ts";
 import { createFunctionApp } from "../_shared/http/create_app.ts";
 import { ProblemError, problems } from "../_shared/http/problem.ts";
 import { rateLimitBackendFor } from "../_shared/rate_limit/backend_from_settings.ts";
@@ -67,9 +68,7 @@ function deliverSoon(): void {
       }))
     )
     .finally(() => running = undefined);
-  const runtime = (globalThis as { EdgeRuntime?: { waitUntil?: (p: Promise<unknown>) => void } })
-    .EdgeRuntime;
-  runtime?.waitUntil?.(running);
+  edgeWaitUntil()?.(running);
 }
 
 const deliverBody = z.object({

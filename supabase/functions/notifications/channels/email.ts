@@ -185,21 +185,32 @@ export interface EmailSenderOptions {
   now?: () => number;
 }
 
-/** Sends emails through one Resend client. */
+/** Sends emails through one Resend client, made on first use. */
 export class EmailSender {
-  readonly #resend: Resend;
+  readonly #apiKey: string | undefined;
   readonly #timeoutMs: number;
   readonly #now: () => number;
+  #resend: Resend | undefined;
 
   constructor({ apiKey, timeoutMs = 10_000, now = Date.now }: EmailSenderOptions = {}) {
-    this.#resend = new Resend(apiKey ?? Deno.env.get("RESEND_API_KEY") ?? "");
+    this.#apiKey = apiKey;
     this.#timeoutMs = timeoutMs;
     this.#now = now;
   }
 
+  /** The client, or undefined while no API key is set (the message waits for one). */
+  #client(): Resend | undefined {
+    const key = this.#apiKey ?? Deno.env.get("RESEND_API_KEY");
+    if (!key) return undefined;
+    this.#resend ??= new Resend(key);
+    return this.#resend;
+  }
+
   /** Sends one email with `idempotencyKey`. */
   async send(email: EmailMessage, idempotencyKey: string): Promise<SendOutcome> {
-    const answer = await this.#resend.emails.send(
+    const resend = this.#client();
+    if (!resend) return NO_KEY;
+    const answer = await resend.emails.send(
       email,
       {
         idempotencyKey,
@@ -214,7 +225,9 @@ export class EmailSender {
     if (emails.length === 0 || emails.length > RESEND_BATCH_MAX) {
       throw new RangeError(`A batch holds 1 to ${RESEND_BATCH_MAX} emails, got ${emails.length}`);
     }
-    const answer = await this.#resend.batch.send(
+    const resend = this.#client();
+    if (!resend) return NO_KEY;
+    const answer = await resend.batch.send(
       emails,
       {
         idempotencyKey,
@@ -224,3 +237,6 @@ export class EmailSender {
     return outcomeOfResend(answer, this.#now());
   }
 }
+
+/** Without a key nothing can be sent; the message is retried until one is set (or it is dead). */
+const NO_KEY: SendOutcome = { kind: "retry", error: "secret RESEND_API_KEY is not set" };
