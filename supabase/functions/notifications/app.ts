@@ -24,7 +24,12 @@ import { ProblemError, problems } from "../_shared/http/problem.ts";
 import { rateLimitBackendFor } from "../_shared/rate_limit/backend_from_settings.ts";
 import { rateLimitSettingsFromEnv } from "../_shared/rate_limit/settings.ts";
 import type { RateLimitBackend } from "../_shared/rate_limit/types.ts";
-import { cursor, encodeCursor, queryInt, uuid } from "../_shared/validation/schemas.ts";
+import {
+  cursor,
+  encodeCursor,
+  queryInt,
+  uuid,
+} from "../_shared/validation/schemas.ts";
 import { validate, validInput } from "../_shared/validation/validate.ts";
 import { CHANNELS } from "./model.ts";
 import * as outbox from "./outbox.ts";
@@ -34,7 +39,9 @@ import { deliverDue } from "./worker.ts";
 /** Largest payload accepted over HTTP (the database's own limit is notify.settings). */
 const MAX_BODY_BYTES = 256 * 1024;
 
-const app = createFunctionApp("notifications", { maxBodyBytes: MAX_BODY_BYTES });
+const app = createFunctionApp("notifications", {
+  maxBodyBytes: MAX_BODY_BYTES,
+});
 app.use(authenticate());
 
 let rateLimits: RateLimitBackend | null | undefined;
@@ -43,7 +50,8 @@ let rateLimits: RateLimitBackend | null | undefined;
 function slackRateLimits(): RateLimitBackend | undefined {
   if (rateLimits === undefined) {
     try {
-      rateLimits = rateLimitBackendFor(rateLimitSettingsFromEnv().backend).backend;
+      rateLimits =
+        rateLimitBackendFor(rateLimitSettingsFromEnv().backend).backend;
     } catch {
       rateLimits = null;
     }
@@ -59,7 +67,11 @@ let running: Promise<unknown> | undefined;
  */
 function deliverSoon(): void {
   if (running) return;
-  running = deliverDue({ sql: getDb(), rateLimits: slackRateLimits(), budgetMs: 10_000 })
+  running = deliverDue({
+    sql: getDb(),
+    rateLimits: slackRateLimits(),
+    budgetMs: 10_000,
+  })
     .catch((error) =>
       console.warn(JSON.stringify({
         level: "warn",
@@ -80,7 +92,8 @@ app.post(
   requireRole("service_role"),
   validate({ body: deliverBody.optional() }),
   async (c) => {
-    const body = validInput<{ body: z.ZodOptional<typeof deliverBody> }>(c).body ?? {};
+    const body =
+      validInput<{ body: z.ZodOptional<typeof deliverBody> }>(c).body ?? {};
     const report = await withDbErrors(() =>
       deliverDue({
         sql: getDb(),
@@ -104,7 +117,11 @@ const messageBody = z.object({
 }).strict().superRefine((m, ctx) => {
   const template = TEMPLATES[m.template];
   if (!template) {
-    ctx.addIssue({ code: "custom", path: ["template"], message: "Unknown template" });
+    ctx.addIssue({
+      code: "custom",
+      path: ["template"],
+      message: "Unknown template",
+    });
     return;
   }
   if (!template.channels.includes(m.channel)) {
@@ -116,17 +133,26 @@ const messageBody = z.object({
   }
   const parsed = template.schema.safeParse(m.payload);
   for (const issue of parsed.success ? [] : parsed.error.issues) {
-    ctx.addIssue({ code: "custom", path: ["payload", ...issue.path], message: issue.message });
+    ctx.addIssue({
+      code: "custom",
+      path: ["payload", ...issue.path],
+      message: issue.message,
+    });
   }
 });
 
-app.post("/messages", requireRole("service_role"), validate({ body: messageBody }), async (c) => {
-  const { body } = validInput<{ body: typeof messageBody }>(c);
-  const id = await enqueueOrProblem(() => outbox.enqueue(getDb(), body));
-  deliverSoon();
-  c.header("location", `/functions/v1/notifications/messages/${id}`);
-  return c.json({ id }, 201);
-});
+app.post(
+  "/messages",
+  requireRole("service_role"),
+  validate({ body: messageBody }),
+  async (c) => {
+    const { body } = validInput<{ body: typeof messageBody }>(c);
+    const id = await enqueueOrProblem(() => outbox.enqueue(getDb(), body));
+    deliverSoon();
+    c.header("location", `/functions/v1/notifications/messages/${id}`);
+    return c.json({ id }, 201);
+  },
+);
 
 const eventBody = z.object({
   event: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/),
@@ -136,12 +162,17 @@ const eventBody = z.object({
   message_id: z.string().regex(/^[\x21-\x7e]{1,160}$/).optional(),
 }).strict();
 
-app.post("/events", requireRole("service_role"), validate({ body: eventBody }), async (c) => {
-  const { body } = validInput<{ body: typeof eventBody }>(c);
-  const queued = await enqueueOrProblem(() => outbox.publish(getDb(), body));
-  if (queued > 0) deliverSoon();
-  return c.json({ queued }, 202);
-});
+app.post(
+  "/events",
+  requireRole("service_role"),
+  validate({ body: eventBody }),
+  async (c) => {
+    const { body } = validInput<{ body: typeof eventBody }>(c);
+    const queued = await enqueueOrProblem(() => outbox.publish(getDb(), body));
+    if (queued > 0) deliverSoon();
+    return c.json({ queued }, 202);
+  },
+);
 
 /**
  * The database refuses what it cannot queue with a message that says why (unknown destination,
@@ -175,10 +206,15 @@ app.get(
   validate({ params: idParams }),
   async (c) => {
     const { params } = validInput<{ params: typeof idParams }>(c);
-    const found = await withDbErrors(() => outbox.messageWithAttempts(getDb(), params.id), {
-      idempotent: true,
-    });
-    if (!found) throw new ProblemError(problems.notFound("No notification with this id"));
+    const found = await withDbErrors(
+      () => outbox.messageWithAttempts(getDb(), params.id),
+      {
+        idempotent: true,
+      },
+    );
+    if (!found) {
+      throw new ProblemError(problems.notFound("No notification with this id"));
+    }
     c.header("cache-control", "no-store");
     return c.json(found);
   },
@@ -190,7 +226,9 @@ app.post(
   validate({ params: idParams }),
   async (c) => {
     const { params } = validInput<{ params: typeof idParams }>(c);
-    const retried = await withDbErrors(() => outbox.retryMessage(getDb(), params.id));
+    const retried = await withDbErrors(() =>
+      outbox.retryMessage(getDb(), params.id)
+    );
     if (retried === undefined) {
       throw new ProblemError(problems.notFound("No notification with this id"));
     }
@@ -221,9 +259,13 @@ app.get(
   validate({ query: deadQuery }),
   async (c) => {
     const { query } = validInput<{ query: typeof deadQuery }>(c);
-    const before = query.cursor === undefined ? undefined : deadPosition.safeParse(query.cursor);
+    const before = query.cursor === undefined
+      ? undefined
+      : deadPosition.safeParse(query.cursor);
     if (before && !before.success) {
-      throw new ProblemError(problems.badRequest("Malformed cursor", { pointer: "/cursor" }));
+      throw new ProblemError(
+        problems.badRequest("Malformed cursor", { pointer: "/cursor" }),
+      );
     }
     const rows = await withDbErrors(
       () =>
@@ -240,7 +282,10 @@ app.get(
     return c.json({
       data: page,
       next_cursor: rows.length > query.limit && last
-        ? encodeCursor({ at: new Date(last.updated_at).toISOString(), id: last.id })
+        ? encodeCursor({
+          at: new Date(last.updated_at).toISOString(),
+          id: last.id,
+        })
         : null,
     });
   },
@@ -253,8 +298,11 @@ app.post(
   requireRole("service_role", "admin"),
   validate({ body: retryDeadBody.optional() }),
   async (c) => {
-    const body = validInput<{ body: z.ZodOptional<typeof retryDeadBody> }>(c).body ?? {};
-    const retried = await withDbErrors(() => outbox.retryDead(getDb(), body.channel));
+    const body =
+      validInput<{ body: z.ZodOptional<typeof retryDeadBody> }>(c).body ?? {};
+    const retried = await withDbErrors(() =>
+      outbox.retryDead(getDb(), body.channel)
+    );
     if (retried > 0) deliverSoon();
     return c.json({ retried });
   },

@@ -71,7 +71,11 @@ export function emailParts(
     '<!doctype html><html><body style="font-family:sans-serif;color:#222;max-width:640px">',
     `<h1 style="font-size:20px">${escapeHtml(doc.title)}</h1>`,
   ];
-  const text: string[] = [doc.title, "=".repeat(Math.min(doc.title.length, 72)), ""];
+  const text: string[] = [
+    doc.title,
+    "=".repeat(Math.min(doc.title.length, 72)),
+    "",
+  ];
   if (doc.intro) {
     html.push(`<p>${paragraphs(doc.intro)}</p>`);
     text.push(doc.intro, "");
@@ -89,7 +93,9 @@ export function emailParts(
       html.push('<table style="border-collapse:collapse">');
       for (const [label, value] of s.fields) {
         html.push(
-          `<tr><th style="text-align:left;padding:2px 12px 2px 0">${escapeHtml(label)}</th>` +
+          `<tr><th style="text-align:left;padding:2px 12px 2px 0">${
+            escapeHtml(label)
+          }</th>` +
             `<td>${escapeHtml(value)}</td></tr>`,
         );
         text.push(`${label}: ${value}`);
@@ -101,7 +107,9 @@ export function emailParts(
   if (doc.links.length > 0) {
     html.push(
       `<p>${
-        doc.links.map((l) => `<a href="${escapeHtml(l.url)}">${escapeHtml(l.label)}</a>`).join(
+        doc.links.map((l) =>
+          `<a href="${escapeHtml(l.url)}">${escapeHtml(l.label)}</a>`
+        ).join(
           " · ",
         )
       }</p>`,
@@ -110,11 +118,17 @@ export function emailParts(
     text.push("");
   }
   if (doc.footer) {
-    html.push(`<p style="color:#666;font-size:13px">${paragraphs(doc.footer)}</p>`);
+    html.push(
+      `<p style="color:#666;font-size:13px">${paragraphs(doc.footer)}</p>`,
+    );
     text.push(doc.footer);
   }
   html.push("</body></html>");
-  return { subject: doc.title, html: html.join("\n"), text: text.join("\n").trimEnd() + "\n" };
+  return {
+    subject: doc.title,
+    html: html.join("\n"),
+    text: text.join("\n").trimEnd() + "\n",
+  };
 }
 
 /** Resend error names and the status they stand for (resend.com/docs/api-reference/errors). */
@@ -152,7 +166,10 @@ interface ResendAnswer {
  * outcomeOfResend(await resend.emails.send(email, { idempotencyKey: id }), Date.now());
  * ```
  */
-export function outcomeOfResend(answer: ResendAnswer, now: number): SendOutcome {
+export function outcomeOfResend(
+  answer: ResendAnswer,
+  now: number,
+): SendOutcome {
   const { error, headers } = answer;
   if (!error) return { kind: "delivered", status: 200 };
   if (!headers) return { kind: "retry", error: "network: resend unreachable" };
@@ -160,7 +177,9 @@ export function outcomeOfResend(answer: ResendAnswer, now: number): SendOutcome 
     ? error.statusCode
     : STATUS_OF_NAME[error.name ?? ""] ?? 500;
   const text = `http ${status}: ${error.name ?? "error"}${
-    error.message ? ` ${error.message.replace(/https?:\/\/\S+/g, "<url>").slice(0, 200)}` : ""
+    error.message
+      ? ` ${error.message.replace(/https?:\/\/\S+/g, "<url>").slice(0, 200)}`
+      : ""
   }`;
   // 409 concurrent_idempotent_requests: the first request with this key is still being handled.
   if (
@@ -192,7 +211,9 @@ export class EmailSender {
   readonly #now: () => number;
   #resend: Resend | undefined;
 
-  constructor({ apiKey, timeoutMs = 10_000, now = Date.now }: EmailSenderOptions = {}) {
+  constructor(
+    { apiKey, timeoutMs = 10_000, now = Date.now }: EmailSenderOptions = {},
+  ) {
     this.#apiKey = apiKey;
     this.#timeoutMs = timeoutMs;
     this.#now = now;
@@ -207,7 +228,10 @@ export class EmailSender {
   }
 
   /** Sends one email with `idempotencyKey`. */
-  async send(email: EmailMessage, idempotencyKey: string): Promise<SendOutcome> {
+  async send(
+    email: EmailMessage,
+    idempotencyKey: string,
+  ): Promise<SendOutcome> {
     const resend = this.#client();
     if (!resend) return NO_KEY;
     const answer = await resend.emails.send(
@@ -221,9 +245,14 @@ export class EmailSender {
   }
 
   /** Sends up to {@linkcode RESEND_BATCH_MAX} emails in one call, all or nothing. */
-  async sendBatch(emails: EmailMessage[], idempotencyKey: string): Promise<SendOutcome> {
+  async sendBatch(
+    emails: EmailMessage[],
+    idempotencyKey: string,
+  ): Promise<SendOutcome> {
     if (emails.length === 0 || emails.length > RESEND_BATCH_MAX) {
-      throw new RangeError(`A batch holds 1 to ${RESEND_BATCH_MAX} emails, got ${emails.length}`);
+      throw new RangeError(
+        `A batch holds 1 to ${RESEND_BATCH_MAX} emails, got ${emails.length}`,
+      );
     }
     const resend = this.#client();
     if (!resend) return NO_KEY;
@@ -239,4 +268,7 @@ export class EmailSender {
 }
 
 /** Without a key nothing can be sent; the message is retried until one is set (or it is dead). */
-const NO_KEY: SendOutcome = { kind: "retry", error: "secret RESEND_API_KEY is not set" };
+const NO_KEY: SendOutcome = {
+  kind: "retry",
+  error: "secret RESEND_API_KEY is not set",
+};

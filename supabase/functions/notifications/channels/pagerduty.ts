@@ -4,7 +4,10 @@
  * retries into one incident. Success is 202.
  * @module
  */
-import type { NotificationDocument, PagerDutyEvent } from "../templates/document.ts";
+import type {
+  NotificationDocument,
+  PagerDutyEvent,
+} from "../templates/document.ts";
 import type { SendOutcome } from "../model.ts";
 import { outcomeOfError, outcomeOfResponse } from "./outcome.ts";
 
@@ -29,7 +32,11 @@ export function pagerDutyBody(
   payload: unknown = undefined,
 ): Record<string, unknown> {
   if (event.action === "resolve") {
-    return { routing_key: routingKey, event_action: "resolve", dedup_key: event.dedupKey };
+    return {
+      routing_key: routingKey,
+      event_action: "resolve",
+      dedup_key: event.dedupKey,
+    };
   }
   return {
     routing_key: routingKey,
