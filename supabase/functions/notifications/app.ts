@@ -24,12 +24,7 @@ import { ProblemError, problems } from "../_shared/http/problem.ts";
 import { rateLimitBackendFor } from "../_shared/rate_limit/backend_from_settings.ts";
 import { rateLimitSettingsFromEnv } from "../_shared/rate_limit/settings.ts";
 import type { RateLimitBackend } from "../_shared/rate_limit/types.ts";
-import {
-  cursor,
-  encodeCursor,
-  queryInt,
-  uuid,
-} from "../_shared/validation/schemas.ts";
+import { cursor, encodeCursor, queryInt, uuid } from "../_shared/validation/schemas.ts";
 import { validate, validInput } from "../_shared/validation/validate.ts";
 import { CHANNELS } from "./model.ts";
 import * as outbox from "./outbox.ts";
@@ -50,8 +45,7 @@ let rateLimits: RateLimitBackend | null | undefined;
 function slackRateLimits(): RateLimitBackend | undefined {
   if (rateLimits === undefined) {
     try {
-      rateLimits =
-        rateLimitBackendFor(rateLimitSettingsFromEnv().backend).backend;
+      rateLimits = rateLimitBackendFor(rateLimitSettingsFromEnv().backend).backend;
     } catch {
       rateLimits = null;
     }
@@ -92,8 +86,7 @@ app.post(
   requireRole("service_role"),
   validate({ body: deliverBody.optional() }),
   async (c) => {
-    const body =
-      validInput<{ body: z.ZodOptional<typeof deliverBody> }>(c).body ?? {};
+    const body = validInput<{ body: z.ZodOptional<typeof deliverBody> }>(c).body ?? {};
     const report = await withDbErrors(() =>
       deliverDue({
         sql: getDb(),
@@ -226,9 +219,7 @@ app.post(
   validate({ params: idParams }),
   async (c) => {
     const { params } = validInput<{ params: typeof idParams }>(c);
-    const retried = await withDbErrors(() =>
-      outbox.retryMessage(getDb(), params.id)
-    );
+    const retried = await withDbErrors(() => outbox.retryMessage(getDb(), params.id));
     if (retried === undefined) {
       throw new ProblemError(problems.notFound("No notification with this id"));
     }
@@ -259,9 +250,7 @@ app.get(
   validate({ query: deadQuery }),
   async (c) => {
     const { query } = validInput<{ query: typeof deadQuery }>(c);
-    const before = query.cursor === undefined
-      ? undefined
-      : deadPosition.safeParse(query.cursor);
+    const before = query.cursor === undefined ? undefined : deadPosition.safeParse(query.cursor);
     if (before && !before.success) {
       throw new ProblemError(
         problems.badRequest("Malformed cursor", { pointer: "/cursor" }),
@@ -298,11 +287,8 @@ app.post(
   requireRole("service_role", "admin"),
   validate({ body: retryDeadBody.optional() }),
   async (c) => {
-    const body =
-      validInput<{ body: z.ZodOptional<typeof retryDeadBody> }>(c).body ?? {};
-    const retried = await withDbErrors(() =>
-      outbox.retryDead(getDb(), body.channel)
-    );
+    const body = validInput<{ body: z.ZodOptional<typeof retryDeadBody> }>(c).body ?? {};
+    const retried = await withDbErrors(() => outbox.retryDead(getDb(), body.channel));
     if (retried > 0) deliverSoon();
     return c.json({ retried });
   },

@@ -53,9 +53,7 @@ export interface EnqueueInput {
 export async function enqueue(sql: Sql, input: EnqueueInput): Promise<string> {
   const [{ id }] = await sql<{ id: string }[]>`
     select notify.enqueue(${input.channel}, ${input.destination}, ${input.template},
-                          ${sql.json(input.payload as never)}, ${
-    input.ordering_key ?? null
-  },
+                          ${sql.json(input.payload as never)}, ${input.ordering_key ?? null},
                           ${input.message_id ?? null}) as id`;
   return id;
 }
@@ -74,9 +72,7 @@ export async function publish(sql: Sql, input: PublishInput): Promise<number> {
   const [{ queued }] = await sql<{ queued: number }[]>`
     select notify.publish(${input.event}, ${sql.json(input.payload as never)},
                           ${sql.json((input.attributes ?? {}) as never)},
-                          ${input.ordering_key ?? null}, ${
-    input.message_id ?? null
-  }) as queued`;
+                          ${input.ordering_key ?? null}, ${input.message_id ?? null}) as queued`;
   return queued;
 }
 
@@ -100,9 +96,7 @@ export function listDead(
     where status = 'dead'
       and (${channel ?? null}::text is null or channel = ${channel ?? null})
       and (${before?.at ?? null}::timestamptz is null
-           or (updated_at, id) < (${before?.at ?? null}::timestamptz, ${
-    before?.id ?? null
-  }::uuid))
+           or (updated_at, id) < (${before?.at ?? null}::timestamptz, ${before?.id ?? null}::uuid))
     order by updated_at desc, id desc
     limit ${limit}`;
 }

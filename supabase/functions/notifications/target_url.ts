@@ -172,7 +172,5 @@ function parseIPv6(value: string): number[] | undefined {
   const known = head.length + rest.length;
   if (halves.length === 1 ? known !== 8 : known > 7) return undefined;
   const zeros = new Array<number>(8 - known).fill(0);
-  return [...head, ...zeros.map(String), ...rest].map((g) =>
-    parseInt(String(g), 16)
-  );
+  return [...head, ...zeros.map(String), ...rest].map((g) => parseInt(String(g), 16));
 }

@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  addressKind,
-  checkTargetUrl,
-  TargetNotAllowedError,
-} from "./target_url.ts";
+import { addressKind, checkTargetUrl, TargetNotAllowedError } from "./target_url.ts";
 
 Deno.test("addressKind() tells loopback, private and link-local addresses, v4 and v6", () => {
   const cases: [string, string | undefined][] = [

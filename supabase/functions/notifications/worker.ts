@@ -18,31 +18,15 @@ import { realClock } from "../_shared/clock.ts";
 import type { Sql } from "../_shared/db/client.ts";
 import { recordNotificationOutcome } from "../_shared/metrics/hooks.ts";
 import { delayBeforeRetry } from "../_shared/resilience/retry_delay.ts";
-import type {
-  RateLimitBackend,
-  RateLimitRule,
-} from "../_shared/rate_limit/types.ts";
-import {
-  type EmailMessage,
-  emailParts,
-  EmailSender,
-  RESEND_BATCH_MAX,
-} from "./channels/email.ts";
+import type { RateLimitBackend, RateLimitRule } from "../_shared/rate_limit/types.ts";
+import { type EmailMessage, emailParts, EmailSender, RESEND_BATCH_MAX } from "./channels/email.ts";
 import { outcomeOfError } from "./channels/outcome.ts";
-import {
-  PAGERDUTY_EVENTS_URL,
-  pagerDutyBody,
-  sendPagerDuty,
-} from "./channels/pagerduty.ts";
+import { PAGERDUTY_EVENTS_URL, pagerDutyBody, sendPagerDuty } from "./channels/pagerduty.ts";
 import { sendSlack, slackMessage } from "./channels/slack.ts";
 import { sendWebhook } from "./channels/webhook.ts";
 import type { DestinationRow, OutboxMessage, SendOutcome } from "./model.ts";
 import { readSecret } from "./secrets.ts";
-import {
-  checkTargetUrl,
-  type NetworkKind,
-  type Resolver,
-} from "./target_url.ts";
+import { checkTargetUrl, type NetworkKind, type Resolver } from "./target_url.ts";
 import type { NotificationDocument, Template } from "./templates/document.ts";
 import { TEMPLATES } from "./templates/registry.ts";
 
@@ -185,9 +169,7 @@ async function deliverBatch(
   messages: OutboxMessage[],
 ): Promise<void> {
   // Email on its first attempt goes out in Resend batches; the rest one by one per destination.
-  const firstEmails = messages.filter((m) =>
-    m.channel === "email" && m.attempts === 1
-  );
+  const firstEmails = messages.filter((m) => m.channel === "email" && m.attempts === 1);
   const others = messages.filter((m) => !firstEmails.includes(m));
   const groups = new Map<string, OutboxMessage[]>();
   for (const m of others) {
@@ -202,9 +184,7 @@ async function deliverBatch(
   for (let i = 0; i < firstEmails.length; i += RESEND_BATCH_MAX) {
     const chunk = firstEmails.slice(i, i + RESEND_BATCH_MAX);
     tasks.push(() =>
-      chunk.length === 1
-        ? deliverOne(run, chunk[0])
-        : deliverEmailBatch(run, chunk)
+      chunk.length === 1 ? deliverOne(run, chunk[0]) : deliverEmailBatch(run, chunk)
     );
   }
   await pool(tasks, run.options.concurrency);
@@ -357,9 +337,7 @@ async function send(
     }
     case "pagerduty": {
       const d = destinationOf(run, m)!;
-      const target = typeof d.config.url === "string"
-        ? d.config.url
-        : PAGERDUTY_EVENTS_URL;
+      const target = typeof d.config.url === "string" ? d.config.url : PAGERDUTY_EVENTS_URL;
       const url = await checkTargetUrl(target, { allow: allowed(d), resolve });
       const event = template.pagerduty?.(template.schema.parse(m.payload));
       if (!event) {
@@ -493,9 +471,7 @@ async function settle(
   const error = outcome.kind === "delivered" ? null : outcome.error;
   const [{ status }] = await sql<{ status: string | null }[]>`
     select notify.settle(${m.id}::uuid, ${run.worker}, ${outcome.kind}, ${error},
-                         ${
-    outcome.status ?? null
-  }::integer, ${retryAt}::timestamptz,
+                         ${outcome.status ?? null}::integer, ${retryAt}::timestamptz,
                          ${startedAt}::timestamptz) as status`;
   switch (status) {
     case "delivered":
@@ -519,9 +495,7 @@ async function settle(
   }
   log({
     level: status === "dead" ? "error" : "warn",
-    msg: status === "dead"
-      ? "notification dead-lettered"
-      : "notification not delivered",
+    msg: status === "dead" ? "notification dead-lettered" : "notification not delivered",
     id: m.id,
     channel: m.channel,
     template: m.template,

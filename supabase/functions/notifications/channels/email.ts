@@ -93,9 +93,7 @@ export function emailParts(
       html.push('<table style="border-collapse:collapse">');
       for (const [label, value] of s.fields) {
         html.push(
-          `<tr><th style="text-align:left;padding:2px 12px 2px 0">${
-            escapeHtml(label)
-          }</th>` +
+          `<tr><th style="text-align:left;padding:2px 12px 2px 0">${escapeHtml(label)}</th>` +
             `<td>${escapeHtml(value)}</td></tr>`,
         );
         text.push(`${label}: ${value}`);
@@ -107,9 +105,7 @@ export function emailParts(
   if (doc.links.length > 0) {
     html.push(
       `<p>${
-        doc.links.map((l) =>
-          `<a href="${escapeHtml(l.url)}">${escapeHtml(l.label)}</a>`
-        ).join(
+        doc.links.map((l) => `<a href="${escapeHtml(l.url)}">${escapeHtml(l.label)}</a>`).join(
           " · ",
         )
       }</p>`,
@@ -177,9 +173,7 @@ export function outcomeOfResend(
     ? error.statusCode
     : STATUS_OF_NAME[error.name ?? ""] ?? 500;
   const text = `http ${status}: ${error.name ?? "error"}${
-    error.message
-      ? ` ${error.message.replace(/https?:\/\/\S+/g, "<url>").slice(0, 200)}`
-      : ""
+    error.message ? ` ${error.message.replace(/https?:\/\/\S+/g, "<url>").slice(0, 200)}` : ""
   }`;
   // 409 concurrent_idempotent_requests: the first request with this key is still being handled.
   if (

@@ -35,9 +35,7 @@ export async function outcomeOfResponse(
     /https?:\/\/\S+/g,
     "<url>",
   );
-  const error = `http ${res.status}${
-    body ? `: ${body.slice(0, MAX_BODY_TEXT)}` : ""
-  }`;
+  const error = `http ${res.status}${body ? `: ${body.slice(0, MAX_BODY_TEXT)}` : ""}`;
   if (classify(res).retryable) {
     return {
       kind: "retry",
@@ -68,7 +66,5 @@ export function outcomeOfError(error: unknown): SendOutcome {
   }
   const verdict = classify(error);
   const text = `${verdict.kind}: ${verdict.reason}`;
-  return verdict.retryable
-    ? { kind: "retry", error: text }
-    : { kind: "permanent", error: text };
+  return verdict.retryable ? { kind: "retry", error: text } : { kind: "permanent", error: text };
 }

@@ -4,10 +4,7 @@
  * retries into one incident. Success is 202.
  * @module
  */
-import type {
-  NotificationDocument,
-  PagerDutyEvent,
-} from "../templates/document.ts";
+import type { NotificationDocument, PagerDutyEvent } from "../templates/document.ts";
 import type { SendOutcome } from "../model.ts";
 import { outcomeOfError, outcomeOfResponse } from "./outcome.ts";
 

@@ -46,9 +46,7 @@ export function escapeMrkdwn(text: string): string {
 
 function link(url: string, label: string): string {
   // Inside <url|label> a | or > would end the link early.
-  return `<${url.replace(/[|>\s]/g, encodeURIComponent)}|${
-    escapeMrkdwn(label)
-  }>`;
+  return `<${url.replace(/[|>\s]/g, encodeURIComponent)}|${escapeMrkdwn(label)}>`;
 }
 
 /** Cuts mrkdwn text to `max` characters, ending with a link to the rest when there is one. */
@@ -138,9 +136,7 @@ export function slackMessage(doc: NotificationDocument): SlackMessage {
   if (body.length > room) {
     const kept = body.slice(0, room - 1);
     const left = body.length - kept.length;
-    const note = `${left} more not shown${
-      more ? ` — ${link(more, "see all")}` : ""
-    }`;
+    const note = `${left} more not shown${more ? ` — ${link(more, "see all")}` : ""}`;
     body.splice(0, body.length, ...kept, {
       type: "context",
       elements: [{ type: "mrkdwn", text: note }],

@@ -37,9 +37,7 @@ export function signedHeaders(
   if (keys.length === 0) {
     throw new TypeError("A webhook destination needs at least one secret");
   }
-  const signatures = keys.map((secret) =>
-    new Webhook(secret).sign(id, at, body)
-  );
+  const signatures = keys.map((secret) => new Webhook(secret).sign(id, at, body));
   return {
     "webhook-id": id,
     "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),

@@ -5,13 +5,7 @@
  */
 import { z } from "zod";
 import type { Locale } from "../model.ts";
-import type {
-  Field,
-  NotificationDocument,
-  Section,
-  Severity,
-  Template,
-} from "./document.ts";
+import type { Field, NotificationDocument, Section, Severity, Template } from "./document.ts";
 import { formatTime } from "./format.ts";
 
 const labels = z.record(z.string(), z.string()).default({});
@@ -128,9 +122,7 @@ function render(
     group.alerts[0].annotations.runbook_url;
   const links = [
     ...(runbook ? [{ label: t.runbook, url: runbook }] : []),
-    ...(group.external_url
-      ? [{ label: t.source, url: group.external_url }]
-      : []),
+    ...(group.external_url ? [{ label: t.source, url: group.external_url }] : []),
   ];
   const document: NotificationDocument = {
     title: `[${word}] ${summary} (${t.alerts(group.alerts.length)})`,

@@ -116,11 +116,7 @@ export const orderConfirmation: Template<OrderPlaced> = {
       sections: [
         {
           text: order.items
-            .map((i) =>
-              `${i.quantity} × ${i.name} (${i.sku}) — ${
-                money(i.line_total_cents)
-              }`
-            )
+            .map((i) => `${i.quantity} × ${i.name} (${i.sku}) — ${money(i.line_total_cents)}`)
             .join("\n"),
         },
         {
@@ -128,9 +124,7 @@ export const orderConfirmation: Template<OrderPlaced> = {
             [t.subtotal, money(order.order.subtotal_cents)],
             [
               t.shipping,
-              order.order.shipping_cents === 0
-                ? t.free
-                : money(order.order.shipping_cents),
+              order.order.shipping_cents === 0 ? t.free : money(order.order.shipping_cents),
             ],
             [t.total, money(order.order.total_cents)],
             [t.placed, formatTime(order.order.placed_at, locale)],

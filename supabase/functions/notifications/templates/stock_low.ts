@@ -35,8 +35,7 @@ const TEXT = {
     sku: "SKU",
   },
   fr: {
-    title: (name: string, n: number) =>
-      `Stock bas : ${name} (${n} restant${n > 1 ? "s" : ""})`,
+    title: (name: string, n: number) => `Stock bas : ${name} (${n} restant${n > 1 ? "s" : ""})`,
     intro: (threshold: number) =>
       `Le stock disponible est passé sous le seuil de ${threshold} unités.`,
     available: "Disponible",

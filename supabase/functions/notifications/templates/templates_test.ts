@@ -5,9 +5,7 @@ import { TEMPLATES } from "./registry.ts";
 Deno.test("every template renders its sample in English and French", () => {
   for (const template of Object.values(TEMPLATES)) {
     const payload = template.schema.parse(template.sample);
-    const titles = LOCALES.map((locale) =>
-      template.render(payload, locale).title
-    );
+    const titles = LOCALES.map((locale) => template.render(payload, locale).title);
     assert.notEqual(titles[0], titles[1], `${template.name} is translated`);
     for (const locale of LOCALES) {
       const doc = template.render(payload, locale);
@@ -59,8 +57,6 @@ Deno.test("a payload missing a nested variable does not fit its template", () =>
   });
   assert.equal(result.success, false);
   assert.ok(
-    result.error!.issues.some((i) =>
-      i.path.join(".") === "alerts.0.fingerprint"
-    ),
+    result.error!.issues.some((i) => i.path.join(".") === "alerts.0.fingerprint"),
   );
 });
