@@ -18,7 +18,8 @@ import { localApiKeys, localJwtSecret, localMetricsToken } from "./local_keys.ts
 import { applyCompatTo, migrate } from "./migrate.ts";
 import { openPGlite } from "./pglite.ts";
 import { PGliteSessionServer } from "./pglite_session_server.ts";
-import { loadJobs, type Scheduler, startScheduler } from "./scheduler.ts";
+import { functionJobTarget, loadJobs, type Scheduler, startScheduler } from "./scheduler.ts";
+import { readNotificationsConfig, syncNotifications } from "./notify_sync.ts";
 import { hasShopData, seedDatabase, seedPlan } from "./seed.ts";
 import { pgliteRunner, postgresRunner, type SqlRunner } from "./sql_runner.ts";
 
@@ -119,6 +120,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
           `${((performance.now() - started) / 1000).toFixed(1)} s`,
       );
     }
+    const routing = await syncNotifications(runner, await readNotificationsConfig());
+    log(`notifications: ${routing.routes} routes from config/notifications.json`);
     const [cron] = await runner.query<{ enabled: boolean }>(
       "select private.pg_cron_enabled() as enabled",
     );
@@ -165,12 +168,25 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   // same rows of private.scheduled_jobs run here, through the functions' own connection pool so
   // they queue behind requests on PGlite's single connection instead of interleaving with them.
   let scheduler: Scheduler | undefined;
-  if (wantScheduler && !cronRunsJobs) {
+  if (wantScheduler) {
     const sql = getDb();
-    const jobs = await loadJobs((text) => sql.unsafe(text) as Promise<Record<string, unknown>[]>);
+    const all = await loadJobs((text) => sql.unsafe(text) as Promise<Record<string, unknown>[]>);
+    // Jobs that invoke a function need pg_net, which no local database has: they always run here,
+    // as a POST through the gateway with the service key. The others run here unless pg_cron does.
+    const jobs = all.filter((job) => !cronRunsJobs || functionJobTarget(job.command));
     scheduler = startScheduler(
       async (text) => {
-        await sql.unsafe(text);
+        const target = functionJobTarget(text);
+        if (!target) {
+          await sql.unsafe(text);
+          return;
+        }
+        const res = await fetch(`${gateway.url}/functions/v1/${target.function}${target.path}`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${keys.serviceRole}` },
+        });
+        await res.body?.cancel();
+        if (!res.ok) throw new Error(`${target.function}${target.path} answered ${res.status}`);
       },
       jobs,
       {
@@ -183,9 +199,11 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
           })),
       },
     );
-    log(`scheduler: ${jobs.length} job(s) from private.scheduled_jobs (pg_cron does not run here)`);
-  } else if (cronRunsJobs) {
-    log("scheduler: pg_cron runs private.scheduled_jobs in this database");
+    log(
+      cronRunsJobs
+        ? `scheduler: pg_cron runs private.scheduled_jobs; ${jobs.length} function job(s) run here`
+        : `scheduler: ${jobs.length} job(s) from private.scheduled_jobs (pg_cron does not run here)`,
+    );
   }
 
   return {

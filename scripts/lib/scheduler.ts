@@ -202,3 +202,28 @@ export async function loadJobs(
     command: String(row.command),
   }));
 }
+
+/** Where a job that calls a function goes: `select private.invoke_function('fn', '/path')`. */
+export interface FunctionTarget {
+  function: string;
+  path: string;
+}
+
+const FUNCTION_JOB =
+  /^\s*select\s+private\.invoke_function\('([a-z][a-z0-9_-]{0,62})',\s*'(\/[A-Za-z0-9\/_-]{0,200})'\)\s*;?\s*$/i;
+
+/**
+ * The function a job invokes, when its command is a call of `private.invoke_function()` (which
+ * needs pg_net and reaches nothing in a local database): the dev stack then POSTs to the function
+ * through its gateway instead of running the SQL.
+ *
+ * @example
+ * ```ts
+ * functionJobTarget("select private.invoke_function('notifications', '/deliver')");
+ * // { function: "notifications", path: "/deliver" }
+ * ```
+ */
+export function functionJobTarget(command: string): FunctionTarget | undefined {
+  const match = FUNCTION_JOB.exec(command);
+  return match ? { function: match[1], path: match[2] } : undefined;
+}

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { openPGlite } from "./pglite.ts";
 import { applyCompatTo, migrate } from "./migrate.ts";
 import { pgliteRunner } from "./sql_runner.ts";
-import { type JobRun, loadJobs, type ScheduledJob, startScheduler } from "./scheduler.ts";
+import {
+  functionJobTarget,
+  type JobRun,
+  loadJobs,
+  type ScheduledJob,
+  startScheduler,
+} from "./scheduler.ts";
 
 const job = (name: string, schedule = "* * * * *", command = `select '${name}'`): ScheduledJob => ({
   name,
@@ -185,4 +191,16 @@ Deno.test("loadJobs() reads the migrations' job table, and every job runs on PGl
   } finally {
     await db.close();
   }
+});
+
+Deno.test("functionJobTarget() finds the function a job invokes, and only in that form", () => {
+  assert.deepEqual(
+    functionJobTarget("select private.invoke_function('notifications', '/deliver')"),
+    { function: "notifications", path: "/deliver" },
+  );
+  assert.equal(functionJobTarget("select private.cache_cleanup()"), undefined);
+  assert.equal(
+    functionJobTarget("select private.invoke_function('notifications', '/deliver'); drop table x"),
+    undefined,
+  );
 });

@@ -39,6 +39,8 @@ const EXPECTED_RECEIVERS: Record<string, string> = {
   "NoOrders/critical": "pagerduty-critical,slack-business",
   "CheckoutFailureRateHigh/warning": "slack-business",
   "LowStockProducts/info": "slack-business",
+  "NotificationsBacklogOld/warning": "slack-platform",
+  "NotificationsDeadLettered/warning": "slack-platform",
 };
 
 Deno.test("amtool check-config accepts the Alertmanager configuration and its templates", async () => {

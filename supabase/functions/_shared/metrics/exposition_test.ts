@@ -61,6 +61,10 @@ function everyFamily(): ExpositionSample[] {
   r.inc("comptoir_export_bytes_total", exportLabels, 61_800_000);
   r.observe("comptoir_export_duration_seconds", exportLabels, 2.3);
   r.inc("comptoir_export_pages_total", { ...exportLabels, outcome: "complete" });
+  r.inc("comptoir_notifications_delivered_total", { channel: "slack" });
+  r.inc("comptoir_notifications_failed_total", { channel: "slack" });
+  r.inc("comptoir_notifications_dead_total", { channel: "webhook" });
+  r.observe("comptoir_notifications_delivery_latency_seconds", { channel: "slack" }, 1.5);
   const samples: ExpositionSample[] = r.drain();
   const view = 'view="private.products_stats"';
   samples.push(
@@ -95,6 +99,17 @@ function everyFamily(): ExpositionSample[] {
       le: "",
       value: 0,
     },
+    ...[
+      ["comptoir_notifications_enqueued_total", 9],
+      ["comptoir_notifications_backlog", 2],
+      ["comptoir_notifications_oldest_pending_age_seconds", 4.5],
+      ["comptoir_notifications_dead_letters", 1],
+    ].map(([name, value]) => ({
+      name: name as string,
+      labels: 'channel="email"',
+      le: "",
+      value: value as number,
+    })),
     {
       name: "comptoir_build_info",
       labels: 'version="0.1.0",commit="unknown",deno_version="2.9.6"',

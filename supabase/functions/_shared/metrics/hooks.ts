@@ -274,3 +274,32 @@ export function recordExportPage(page: ExportPageRecord): void {
   observe("comptoir_export_duration_seconds", labels, page.seconds);
   inc("comptoir_export_pages_total", { ...labels, outcome: page.outcome });
 }
+
+/**
+ * Records how one delivery attempt of the notifications outbox ended: `delivered` (with the time
+ * since the message was queued), `failed` (to be retried) or `dead` (given up on).
+ *
+ * @example
+ * ```ts
+ * recordNotificationOutcome("slack", "delivered", 1.8);
+ * ```
+ */
+export function recordNotificationOutcome(
+  channel: string,
+  outcome: "delivered" | "failed" | "dead",
+  latencySeconds?: number,
+): void {
+  switch (outcome) {
+    case "delivered":
+      inc("comptoir_notifications_delivered_total", { channel });
+      if (latencySeconds !== undefined) {
+        observe("comptoir_notifications_delivery_latency_seconds", { channel }, latencySeconds);
+      }
+      return;
+    case "failed":
+      inc("comptoir_notifications_failed_total", { channel });
+      return;
+    case "dead":
+      inc("comptoir_notifications_dead_total", { channel });
+  }
+}

@@ -22,7 +22,7 @@ const set = (...values: string[]): ReadonlySet<string> => new Set(values);
 
 /** `function`: the edge function that served the request. */
 export const FUNCTION_LABEL: LabelRule = {
-  values: set("api", "export", "metrics", "alerts", "health"),
+  values: set("api", "export", "metrics", "alerts", "health", "notifications"),
 };
 
 /**
@@ -134,6 +134,9 @@ export const RESULT_LABEL: LabelRule = { values: set("allowed", "limited", "fail
 export const DEPENDENCY_LABEL: LabelRule = {
   values: set("postgres", "redis", "resend", "slack", "pagerduty", "webhook"),
 };
+
+/** `channel`: a notifications outbox channel. */
+export const CHANNEL_LABEL: LabelRule = { values: set("slack", "email", "webhook", "pagerduty") };
 
 /** `outcome` of `comptoir_retries_total`: the call succeeded on a retry, or still failed. */
 export const RETRY_OUTCOME_LABEL: LabelRule = { values: set("recovered", "failed") };

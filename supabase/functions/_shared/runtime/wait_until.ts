@@ -1,6 +1,6 @@
 /**
  * `EdgeRuntime.waitUntil` of Supabase's edge runtime: keeps the isolate alive until background
- * work (metric flushes, audit records of refused requests) settles after the response is sent.
+ * work (metric flushes, audit records of refused requests, notification delivery) settles after the response is sent.
  * Absent elsewhere (Deno, tests), where such promises simply run.
  * @module
  */
