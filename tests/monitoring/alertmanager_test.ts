@@ -39,6 +39,8 @@ const EXPECTED_RECEIVERS: Record<string, string> = {
   "NoOrders/critical": "pagerduty-critical,slack-business",
   "CheckoutFailureRateHigh/warning": "slack-business",
   "LowStockProducts/info": "slack-business",
+  "AuditChainBroken/critical": "pagerduty-critical,slack-platform",
+  "AuditVerificationStale/warning": "slack-platform",
   "NotificationsBacklogOld/warning": "slack-platform",
   "NotificationsDeadLettered/warning": "slack-platform",
 };
