@@ -5,6 +5,9 @@
  * @module
  */
 import {
+  ALERT_EVALUATION_RESULT_LABEL,
+  ALERT_STATE_LABEL,
+  ALERT_STATUS_LABEL,
   AUTH_FAILURE_REASON_LABEL,
   AUTH_METHOD_LABEL,
   BREAKER_STATE_LABEL,
@@ -25,6 +28,7 @@ import {
   ROUTE_LABEL,
   SQLSTATE_CLASS_LABEL,
   STATUS_CLASS_LABEL,
+  SUPPRESSION_REASON_LABEL,
   TIER_LABEL,
   VIEW_LABEL,
 } from "./labels.ts";
@@ -94,6 +98,9 @@ export const ORDER_VALUE_BUCKETS = [
   250000,
   500000,
 ];
+
+/** Buckets of `comptoir_alert_evaluation_duration_seconds`. */
+export const ALERT_EVALUATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** Every family of the contract, in exposition order. */
 export const FAMILIES: readonly MetricFamily[] = [
@@ -337,6 +344,42 @@ export const FAMILIES: readonly MetricFamily[] = [
     aggregation: "scrape",
   },
   {
+    name: "comptoir_alert_evaluations_total",
+    type: "counter",
+    help: "Scheduled alert evaluations, by result.",
+    labels: [["result", ALERT_EVALUATION_RESULT_LABEL]],
+    aggregation: "sum",
+  },
+  {
+    name: "comptoir_alert_evaluation_duration_seconds",
+    type: "histogram",
+    help: "Duration of one alert evaluation (every rule, catch-up included).",
+    labels: [],
+    aggregation: "sum",
+    buckets: ALERT_EVALUATION_BUCKETS,
+  },
+  {
+    name: "comptoir_alerts",
+    type: "gauge",
+    help: "Series of the alert rules by state, after the last evaluation.",
+    labels: [["state", ALERT_STATE_LABEL]],
+    aggregation: "latest",
+  },
+  {
+    name: "comptoir_alert_notifications_total",
+    type: "counter",
+    help: "Alert notifications published to the outbox (one per group and instant).",
+    labels: [["status", ALERT_STATUS_LABEL]],
+    aggregation: "sum",
+  },
+  {
+    name: "comptoir_alert_notifications_suppressed_total",
+    type: "counter",
+    help: "Alerts not notified on their own, by reason.",
+    labels: [["reason", SUPPRESSION_REASON_LABEL]],
+    aggregation: "sum",
+  },
+  {
     name: "comptoir_build_info",
     type: "gauge",
     help: "Build of the metrics function serving the scrape.",
@@ -376,14 +419,18 @@ export type CounterName =
   | "comptoir_rate_limit_decisions_total"
   | "comptoir_circuit_breaker_transitions_total"
   | "comptoir_retries_total"
-  | "comptoir_materialized_view_refresh_failures_total";
+  | "comptoir_materialized_view_refresh_failures_total"
+  | "comptoir_alert_evaluations_total"
+  | "comptoir_alert_notifications_total"
+  | "comptoir_alert_notifications_suppressed_total";
 
 /** Names of the histogram families. */
 export type HistogramName =
   | "comptoir_http_request_duration_seconds"
   | "comptoir_order_value_minor_units"
   | "comptoir_db_query_duration_seconds"
-  | "comptoir_materialized_view_refresh_duration_seconds";
+  | "comptoir_materialized_view_refresh_duration_seconds"
+  | "comptoir_alert_evaluation_duration_seconds";
 
 /** Names of the gauges set by isolates (per isolate or latest value). */
 export type IsolateGaugeName =
@@ -397,4 +444,5 @@ export type IsolateGaugeName =
 /** Names of the gauges whose latest written value wins. */
 export type LatestGaugeName =
   | "comptoir_rate_limit_adaptive_factor"
-  | "comptoir_circuit_breaker_state";
+  | "comptoir_circuit_breaker_state"
+  | "comptoir_alerts";

@@ -132,7 +132,23 @@ export const RESULT_LABEL: LabelRule = { values: set("allowed", "limited", "fail
 
 /** `dependency`: one value per breaker-protected dependency. */
 export const DEPENDENCY_LABEL: LabelRule = {
-  values: set("postgres", "redis", "resend", "slack", "pagerduty", "webhook"),
+  values: set("postgres", "redis", "resend", "slack", "pagerduty", "webhook", "prometheus"),
+};
+
+/** `state`: alert states counted by `comptoir_alerts`. */
+export const ALERT_STATE_LABEL: LabelRule = { values: set("pending", "firing", "nodata") };
+
+/** `status`: what an alert notification says. */
+export const ALERT_STATUS_LABEL: LabelRule = { values: set("firing", "resolved") };
+
+/** `result`: how an alert evaluation ended. */
+export const ALERT_EVALUATION_RESULT_LABEL: LabelRule = {
+  values: set("evaluated", "already_evaluated", "failed"),
+};
+
+/** `reason`: why an alert was not notified on its own. */
+export const SUPPRESSION_REASON_LABEL: LabelRule = {
+  values: set("dedup", "cooldown", "group", "inhibition", "silence"),
 };
 
 /** `outcome` of `comptoir_retries_total`: the call succeeded on a retry, or still failed. */
