@@ -56,6 +56,11 @@ function everyFamily(): ExpositionSample[] {
     view: "private.products_stats",
   }, 0.3);
   r.inc("comptoir_materialized_view_refresh_failures_total", { view: "private.products_stats" });
+  r.inc("comptoir_alert_evaluations_total", { result: "evaluated" });
+  r.observe("comptoir_alert_evaluation_duration_seconds", {}, 0.04);
+  r.setLatest("comptoir_alerts", { state: "firing" }, 1);
+  r.inc("comptoir_alert_notifications_total", { status: "firing" });
+  r.inc("comptoir_alert_notifications_suppressed_total", { reason: "cooldown" }, 3);
   const samples: ExpositionSample[] = r.drain();
   const view = 'view="private.products_stats"';
   samples.push(

@@ -106,7 +106,9 @@ export const EVICTION_REASON_LABEL: LabelRule = {
 };
 
 /** `method` of authentication. */
-export const AUTH_METHOD_LABEL: LabelRule = { values: set("jwt", "api_key", "metrics_token") };
+export const AUTH_METHOD_LABEL: LabelRule = {
+  values: set("jwt", "api_key", "metrics_token", "alertmanager_token"),
+};
 
 /** `reason` of authentication failures. */
 export const AUTH_FAILURE_REASON_LABEL: LabelRule = {
