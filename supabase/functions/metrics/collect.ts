@@ -2,7 +2,7 @@
  * What one scrape of the `metrics` function gathers: this isolate's own buffer (flushed first),
  * the aggregate of every isolate from the shared store, the gauges the database computes at scrape
  * time (`metrics.scrape()`: low stock, view staleness and refresh intervals, the shared cache tier,
- * pg_cron run totals) and `comptoir_db_up` from a `select 1` that must answer within 2 s.
+ * pg_cron run totals; `notify.scrape()`: the notifications outbox) and `comptoir_db_up` from a `select 1` that must answer within 2 s.
  *
  * When the database does not answer, only `comptoir_db_up 0` and `comptoir_build_info` are
  * rendered: counters are left out rather than shown as 0, which Prometheus would take for a reset.
@@ -77,7 +77,10 @@ export async function collectScrape(
 
   try {
     const rows = await withTimeout(
-      sql()<GaugeRow[]>`select name, labels, value from metrics.scrape()`,
+      sql()<GaugeRow[]>`
+        select name, labels, value from metrics.scrape()
+        union all
+        select name, labels, value from notify.scrape()`,
       STEP_TIMEOUT_MS,
     );
     for (const row of rows) {

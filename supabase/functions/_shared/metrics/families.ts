@@ -13,6 +13,7 @@ import {
   BREAKER_STATE_LABEL,
   BUILD_LABEL,
   CACHE_LABEL,
+  CHANNEL_LABEL,
   CHECKOUT_REASON_LABEL,
   CRON_JOB_LABEL,
   CURRENCY_LABEL,
@@ -101,6 +102,11 @@ export const ORDER_VALUE_BUCKETS = [
 
 /** Buckets of `comptoir_alert_evaluation_duration_seconds`. */
 export const ALERT_EVALUATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Buckets of `comptoir_notifications_delivery_latency_seconds` (enqueue to delivered). */
+export const NOTIFICATION_LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+const CHANNEL = [["channel", CHANNEL_LABEL]] as const;
 
 /** Every family of the contract, in exposition order. */
 export const FAMILIES: readonly MetricFamily[] = [
@@ -380,6 +386,63 @@ export const FAMILIES: readonly MetricFamily[] = [
     aggregation: "sum",
   },
   {
+    name: "comptoir_notifications_enqueued_total",
+    type: "counter",
+    help: "Notifications queued in the outbox.",
+    labels: CHANNEL,
+    aggregation: "scrape",
+  },
+  {
+    name: "comptoir_notifications_delivered_total",
+    type: "counter",
+    help: "Notifications the receiver accepted.",
+    labels: CHANNEL,
+    aggregation: "sum",
+  },
+  {
+    name: "comptoir_notifications_failed_total",
+    type: "counter",
+    help: "Delivery attempts that failed and will be retried.",
+    labels: CHANNEL,
+    aggregation: "sum",
+  },
+  {
+    name: "comptoir_notifications_dead_total",
+    type: "counter",
+    help: "Notifications given up on (permanent error, too many attempts or too old).",
+    labels: CHANNEL,
+    aggregation: "sum",
+  },
+  {
+    name: "comptoir_notifications_delivery_latency_seconds",
+    type: "histogram",
+    help: "Time from enqueue to delivery.",
+    labels: CHANNEL,
+    aggregation: "sum",
+    buckets: NOTIFICATION_LATENCY_BUCKETS,
+  },
+  {
+    name: "comptoir_notifications_backlog",
+    type: "gauge",
+    help: "Notifications not delivered yet (pending, sending or failed).",
+    labels: CHANNEL,
+    aggregation: "scrape",
+  },
+  {
+    name: "comptoir_notifications_oldest_pending_age_seconds",
+    type: "gauge",
+    help: "Age of the oldest undelivered notification; 0 when none.",
+    labels: CHANNEL,
+    aggregation: "scrape",
+  },
+  {
+    name: "comptoir_notifications_dead_letters",
+    type: "gauge",
+    help: "Dead notifications waiting for a retry or retention.",
+    labels: CHANNEL,
+    aggregation: "scrape",
+  },
+  {
     name: "comptoir_build_info",
     type: "gauge",
     help: "Build of the metrics function serving the scrape.",
@@ -422,7 +485,10 @@ export type CounterName =
   | "comptoir_materialized_view_refresh_failures_total"
   | "comptoir_alert_evaluations_total"
   | "comptoir_alert_notifications_total"
-  | "comptoir_alert_notifications_suppressed_total";
+  | "comptoir_alert_notifications_suppressed_total"
+  | "comptoir_notifications_delivered_total"
+  | "comptoir_notifications_failed_total"
+  | "comptoir_notifications_dead_total";
 
 /** Names of the histogram families. */
 export type HistogramName =
@@ -430,7 +496,8 @@ export type HistogramName =
   | "comptoir_order_value_minor_units"
   | "comptoir_db_query_duration_seconds"
   | "comptoir_materialized_view_refresh_duration_seconds"
-  | "comptoir_alert_evaluation_duration_seconds";
+  | "comptoir_alert_evaluation_duration_seconds"
+  | "comptoir_notifications_delivery_latency_seconds";
 
 /** Names of the gauges set by isolates (per isolate or latest value). */
 export type IsolateGaugeName =

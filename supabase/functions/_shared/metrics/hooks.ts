@@ -292,3 +292,23 @@ export function recordAlertsSuppressed(byReason: Readonly<Record<string, number>
     if (count > 0) inc("comptoir_alert_notifications_suppressed_total", { reason }, count);
   }
 }
+
+/**
+ * Records how one delivery attempt of the notifications outbox ended: `delivered` (with the time
+ * since the message was queued), `failed` (to be retried) or `dead` (given up on).
+ *
+ * @example
+ * ```ts
+ * recordNotificationOutcome("slack", "delivered", 1.8);
+ * ```
+ */
+export function recordNotificationOutcome(
+  channel: string,
+  outcome: "delivered" | "failed" | "dead",
+  latencySeconds?: number,
+): void {
+  inc(`comptoir_notifications_${outcome}_total`, { channel });
+  if (outcome === "delivered" && latencySeconds !== undefined) {
+    observe("comptoir_notifications_delivery_latency_seconds", { channel }, latencySeconds);
+  }
+}

@@ -22,7 +22,7 @@ const set = (...values: string[]): ReadonlySet<string> => new Set(values);
 
 /** `function`: the edge function that served the request. */
 export const FUNCTION_LABEL: LabelRule = {
-  values: set("api", "export", "metrics", "alerts", "health"),
+  values: set("api", "export", "metrics", "alerts", "health", "notifications"),
 };
 
 /**
@@ -152,6 +152,9 @@ export const ALERT_EVALUATION_RESULT_LABEL: LabelRule = {
 export const SUPPRESSION_REASON_LABEL: LabelRule = {
   values: set("dedup", "cooldown", "group", "inhibition", "silence"),
 };
+
+/** `channel`: a notifications outbox channel. */
+export const CHANNEL_LABEL: LabelRule = { values: set("slack", "email", "webhook", "pagerduty") };
 
 /** `outcome` of `comptoir_retries_total`: the call succeeded on a retry, or still failed. */
 export const RETRY_OUTCOME_LABEL: LabelRule = { values: set("recovered", "failed") };

@@ -8,9 +8,9 @@
  * @module
  */
 import { type Clock, realClock } from "../clock.ts";
-import { backoffDelay, type Jitter } from "./backoff.ts";
+import type { Jitter } from "./backoff.ts";
 import { type Classification, classify } from "./classify.ts";
-import { retryAfterMs } from "./retry_after.ts";
+import { delayBeforeRetry } from "./retry_delay.ts";
 
 /** What the retried function receives. */
 export interface AttemptContext {
@@ -115,12 +115,15 @@ export async function retry<T>(
     if (!idempotent || !classification.retryable || attempt >= attempts) {
       return giveUp<T>(failure);
     }
-    let delayMs = backoffDelay(attempt, previousDelay, { baseDelayMs, maxDelayMs, jitter, random });
-    previousDelay = delayMs;
-    if (respectRetryAfter) {
-      const asked = retryAfterMs(failure, clock.now());
-      if (asked !== undefined) delayMs = Math.max(delayMs, asked);
-    }
+    const { backoffMs, delayMs } = delayBeforeRetry(attempt, previousDelay, failure, {
+      baseDelayMs,
+      maxDelayMs,
+      jitter,
+      random,
+      respectRetryAfter,
+      now: clock.now(),
+    });
+    previousDelay = backoffMs;
     if (clock.now() - started + delayMs > budgetMs) return giveUp<T>(failure);
 
     onRetry?.({ attempt, delayMs, classification, failure });
