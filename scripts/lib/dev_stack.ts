@@ -12,7 +12,7 @@ import { type Gateway, startGateway } from "./gateway.ts";
 import { localApiKeys, localJwtSecret } from "./local_keys.ts";
 import { applyCompatTo, migrate } from "./migrate.ts";
 import { openPGlite } from "./pglite.ts";
-import { loadJobs, type Scheduler, startScheduler } from "./scheduler.ts";
+import { functionCall, loadJobs, type Scheduler, startScheduler } from "./scheduler.ts";
 import { hasShopData, seedDatabase, seedPlan } from "./seed.ts";
 import { pgliteRunner, postgresRunner, type SqlRunner } from "./sql_runner.ts";
 
@@ -129,13 +129,31 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   // Where pg_cron does not run the jobs (PGlite, a database other than cron.database_name), the
   // same rows of private.scheduled_jobs run here, through the functions' own connection pool so
   // they queue behind requests on PGlite's single connection instead of interleaving with them.
+  // Jobs that call a function (private.invoke_function) reach it through pg_net on hosted
+  // Supabase; there is no pg_net here, so the scheduler makes that call itself, with the service
+  // key, even where pg_cron runs the SQL jobs.
   let scheduler: Scheduler | undefined;
-  if (wantScheduler && !cronRunsJobs) {
+  if (wantScheduler) {
     const sql = getDb();
-    const jobs = await loadJobs((text) => sql.unsafe(text) as Promise<Record<string, unknown>[]>);
+    const all = await loadJobs((text) => sql.unsafe(text) as Promise<Record<string, unknown>[]>);
+    const jobs = cronRunsJobs ? all.filter((job) => functionCall(job.command) !== null) : all;
     scheduler = startScheduler(
       async (text) => {
-        await sql.unsafe(text);
+        const call = functionCall(text);
+        if (!call) {
+          await sql.unsafe(text);
+          return;
+        }
+        const res = await fetch(`${gateway.url}/functions/v1/${call.fn}${call.path}`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${keys.serviceRole}`,
+            "content-type": "application/json",
+          },
+          body: "{}",
+        });
+        await res.body?.cancel();
+        if (!res.ok) throw new Error(`${call.fn}${call.path} answered ${res.status}`);
       },
       jobs,
       {
@@ -148,9 +166,11 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
           })),
       },
     );
-    log(`scheduler: ${jobs.length} job(s) from private.scheduled_jobs (pg_cron does not run here)`);
-  } else if (cronRunsJobs) {
-    log("scheduler: pg_cron runs private.scheduled_jobs in this database");
+    log(
+      cronRunsJobs
+        ? `scheduler: pg_cron runs the SQL jobs; ${jobs.length} function job(s) run here`
+        : `scheduler: ${jobs.length} job(s) from private.scheduled_jobs (pg_cron does not run here)`,
+    );
   }
 
   return {

@@ -202,3 +202,26 @@ export async function loadJobs(
     command: String(row.command),
   }));
 }
+
+/** A job that calls an edge function: `select private.invoke_function('<name>', '<path>')`. */
+export interface FunctionCall {
+  fn: string;
+  path: string;
+}
+
+const FUNCTION_CALL =
+  /^\s*select\s+private\.invoke_function\(\s*'([a-z][a-z0-9_-]{0,62})'\s*,\s*'(\/[A-Za-z0-9\/_-]{0,200})'\s*\)\s*;?\s*$/i;
+
+/**
+ * The function a job's command calls, or null for plain SQL. On hosted Supabase that SQL reaches
+ * the function through pg_net; the dev stack has no pg_net, so it makes the same call itself.
+ *
+ * @example
+ * ```ts
+ * functionCall("select private.invoke_function('alerts', '/evaluate')"); // { fn: "alerts", path: "/evaluate" }
+ * ```
+ */
+export function functionCall(command: string): FunctionCall | null {
+  const match = FUNCTION_CALL.exec(command);
+  return match ? { fn: match[1], path: match[2] } : null;
+}

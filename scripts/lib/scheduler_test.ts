@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { openPGlite } from "./pglite.ts";
 import { applyCompatTo, migrate } from "./migrate.ts";
 import { pgliteRunner } from "./sql_runner.ts";
-import { type JobRun, loadJobs, type ScheduledJob, startScheduler } from "./scheduler.ts";
+import {
+  functionCall,
+  type JobRun,
+  loadJobs,
+  type ScheduledJob,
+  startScheduler,
+} from "./scheduler.ts";
 
 const job = (name: string, schedule = "* * * * *", command = `select '${name}'`): ScheduledJob => ({
   name,
@@ -185,4 +191,20 @@ Deno.test("loadJobs() reads the migrations' job table, and every job runs on PGl
   } finally {
     await db.close();
   }
+});
+
+Deno.test("functionCall() recognises the jobs that call a function, and only those", () => {
+  assert.deepEqual(functionCall("select private.invoke_function('alerts', '/evaluate')"), {
+    fn: "alerts",
+    path: "/evaluate",
+  });
+  assert.deepEqual(functionCall("SELECT private.invoke_function( 'notifications','/deliver' );"), {
+    fn: "notifications",
+    path: "/deliver",
+  });
+  assert.equal(functionCall("select private.cache_cleanup()"), null);
+  assert.equal(
+    functionCall("select private.invoke_function('alerts', '/evaluate'); drop table x"),
+    null,
+  );
 });
