@@ -80,10 +80,10 @@ async function createUser(
   return { id, email, token, client };
 }
 
-/** Starts the server and creates the users. */
-export async function setUp(): Promise<ApiContext> {
+/** Starts the server (with `env` added to its environment) and creates the users. */
+export async function setUp({ env }: { env?: Record<string, string> } = {}): Promise<ApiContext> {
   const url = testDatabaseUrl();
-  const server = await startDevServer({ dbUrl: url });
+  const server = await startDevServer({ dbUrl: url, env });
   const sql = postgres(url, { max: 4, onnotice: () => {} });
   const tag = `t${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
   const opts = { auth: { persistSession: false, autoRefreshToken: false } };
