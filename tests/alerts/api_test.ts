@@ -239,4 +239,49 @@ Deno.test({
   },
 });
 
+Deno.test({
+  ...opts,
+  name: "deno task alerts:silence adds, lists and expires a silence",
+  async fn() {
+    const run = async (...args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "scripts/alert_silence.ts", "--url", ctx.server.url, ...args],
+        cwd: new URL("../../", import.meta.url).pathname,
+        env: { SUPABASE_SERVICE_ROLE_KEY: ctx.server.serviceRoleKey },
+      }).output();
+      const dec = new TextDecoder();
+      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    };
+    const added = await run(
+      "add",
+      "--matchers",
+      'alertname="RevenueDrop"',
+      "--duration",
+      "30m",
+      "--comment",
+      "cli",
+    );
+    assert.equal(added.code, 0, added.stderr);
+    const silence = JSON.parse(added.stdout);
+    assert.equal(silence.state, "active");
+    assert.equal(silence.created_by, "service_role");
+    const listed = await run("list");
+    assert.ok(JSON.parse(listed.stdout).data.some((s: { id: string }) => s.id === silence.id));
+    const expired = await run("expire", silence.id);
+    assert.equal(JSON.parse(expired.stdout).state, "expired");
+    const refused = await run(
+      "add",
+      "--matchers",
+      "alertname=~(",
+      "--duration",
+      "1h",
+      "--comment",
+      "x",
+    );
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /422 Validation failed/);
+    assert.match(refused.stderr, /\/matchers: Invalid matcher/);
+  },
+});
+
 Deno.test({ ...opts, name: "stop the dev server", fn: () => ctx.stop() });
