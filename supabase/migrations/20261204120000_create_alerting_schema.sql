@@ -30,8 +30,6 @@ create table if not exists alerting.series (
   resolved_at timestamptz,
   nodata_since timestamptz,
   value double precision,
-  score double precision,
-  expected double precision,
   updated_at timestamptz not null default now(),
   constraint series_pkey primary key (rule, fingerprint),
   constraint series_fingerprint_check check (fingerprint ~ '^[0-9a-f]{16}$'),

@@ -207,18 +207,22 @@ Deno.test({
         signal: { sql: "select 1 / (extract(epoch from $1::timestamptz) * 0)::int as value" },
       }),
       rule({}),
+      rule({ name: "Timeless", signal: { sql: "select 3::float8 as value" } }),
     ]);
     await writeSignal(sql, "shop-a", T0, 1);
     const outcome = await evaluateAt(cfg, T0);
+    const timeless = outcome.rules.find((r) => r.rule === "Timeless")!;
+    assert.deepEqual([timeless.health, timeless.firing], ["ok", 1], "a query without $1 runs too");
     const broken = outcome.rules.find((r) => r.rule === "Broken")!;
     assert.equal(broken.health, "error");
     assert.match(broken.error!, /SQLSTATE 22012/);
     assert.equal(outcome.rules.find((r) => r.rule === "TestDrop")!.health, "ok");
     const status = await sql`select rule, health from alerting.rule_status order by rule`;
-    assert.deepEqual(status.map((s) => [s.rule, s.health]), [["Broken", "error"], [
-      "TestDrop",
-      "ok",
-    ]]);
+    assert.deepEqual(status.map((s) => [s.rule, s.health]), [
+      ["Broken", "error"],
+      ["TestDrop", "ok"],
+      ["Timeless", "ok"],
+    ]);
   },
 });
 

@@ -520,11 +520,12 @@ async function publish(
       fingerprint: a.fingerprint,
       status: a.status,
       labels: a.labels,
-      annotations: {
-        summary: a.annotations.summary ?? "",
-        description: a.annotations.description ?? "",
-        runbook_url: a.annotations.runbook_url ?? "",
-      },
+      // Only the annotations the alert has: an Alertmanager alert may come without a runbook.
+      annotations: Object.fromEntries(
+        (["summary", "description", "runbook_url"] as const)
+          .filter((k) => typeof a.annotations[k] === "string" && a.annotations[k] !== "")
+          .map((k) => [k, a.annotations[k]]),
+      ),
       starts_at: new Date(a.startsAt).toISOString(),
       ends_at: a.endsAt === null ? null : new Date(a.endsAt).toISOString(),
       value: a.value,

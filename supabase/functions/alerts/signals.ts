@@ -54,7 +54,9 @@ export async function readSignal(
   try {
     rows = await tx.savepoint(async (sp) => {
       await sp.unsafe(`set local statement_timeout = ${SIGNAL_TIMEOUT_MS}`);
-      return await sp.unsafe(signal.sql, [new Date(at).toISOString()]) as Record<string, unknown>[];
+      // A query that does not use the instant ($1) gets no parameter: Postgres could not type it.
+      const params = /\$1(?![0-9])/.test(signal.sql) ? [new Date(at).toISOString()] : [];
+      return await sp.unsafe(signal.sql, params) as Record<string, unknown>[];
     }) as Record<string, unknown>[];
   } catch (error) {
     const code = (error as { code?: unknown }).code;
