@@ -264,6 +264,40 @@ Deno.test({
 });
 
 Deno.test({
+  name: "evaluateAlerts() loses nothing when the database drops it mid-transaction",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await resetAlerting(sql);
+    await writeSignal(sql, "shop-a", T0, 1);
+    // The first rule fires and is written; then the connection dies under the second one.
+    const dying = config([
+      rule({}),
+      rule({
+        name: "Killer",
+        signal: { sql: "select pg_terminate_backend(pg_backend_pid())::int::float8 as value" },
+      }),
+    ]);
+    const own = connect();
+    try {
+      await assert.rejects(evaluateAlerts({ sql: own, config: dying, clock: new FakeClock(T0) }));
+      const c = await counts();
+      assert.deepEqual([c.evaluations, c.history, c.notifications, c.series], [0, 0, 0, []]);
+      // The same process evaluates the instant again once the database answers: reconnected.
+      const outcome = await evaluateAlerts({
+        sql: own,
+        config: config([rule({})]),
+        clock: new FakeClock(T0),
+      });
+      assert.equal(outcome.alreadyEvaluated, false);
+      assert.equal(outcome.notifications.length, 1);
+    } finally {
+      await own.end();
+    }
+  },
+});
+
+Deno.test({
   name: "ingestAlertmanager() merges with the rule's alert of the same labels",
   sanitizeResources: false,
   sanitizeOps: false,

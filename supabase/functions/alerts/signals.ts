@@ -60,6 +60,11 @@ export async function readSignal(
     }) as Record<string, unknown>[];
   } catch (error) {
     const code = (error as { code?: unknown }).code;
+    // The query's own failure costs only its rule; a lost connection (class 08, 57: shutdown,
+    // terminated) ends the whole evaluation, whose transaction is gone anyway.
+    if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code) || /^(08|57)/.test(code)) {
+      throw error;
+    }
     throw new SignalError(
       `the signal query failed${typeof code === "string" ? ` (SQLSTATE ${code})` : ""}`,
       { cause: error },
