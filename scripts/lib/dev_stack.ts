@@ -12,7 +12,8 @@ import { type Gateway, startGateway } from "./gateway.ts";
 import { localApiKeys, localJwtSecret } from "./local_keys.ts";
 import { applyCompatTo, migrate } from "./migrate.ts";
 import { openPGlite } from "./pglite.ts";
-import { functionCall, loadJobs, type Scheduler, startScheduler } from "./scheduler.ts";
+import { functionJobTarget, loadJobs, type Scheduler, startScheduler } from "./scheduler.ts";
+import { readNotificationsConfig, syncNotifications } from "./notify_sync.ts";
 import { hasShopData, seedDatabase, seedPlan } from "./seed.ts";
 import { pgliteRunner, postgresRunner, type SqlRunner } from "./sql_runner.ts";
 
@@ -106,6 +107,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
           `${((performance.now() - started) / 1000).toFixed(1)} s`,
       );
     }
+    const routing = await syncNotifications(runner, await readNotificationsConfig());
+    log(`notifications: ${routing.routes} routes from config/notifications.json`);
     const [cron] = await runner.query<{ enabled: boolean }>(
       "select private.pg_cron_enabled() as enabled",
     );
@@ -129,31 +132,26 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   // Where pg_cron does not run the jobs (PGlite, a database other than cron.database_name), the
   // same rows of private.scheduled_jobs run here, through the functions' own connection pool so
   // they queue behind requests on PGlite's single connection instead of interleaving with them.
-  // Jobs that call a function (private.invoke_function) reach it through pg_net on hosted
-  // Supabase; there is no pg_net here, so the scheduler makes that call itself, with the service
-  // key, even where pg_cron runs the SQL jobs.
   let scheduler: Scheduler | undefined;
   if (wantScheduler) {
     const sql = getDb();
     const all = await loadJobs((text) => sql.unsafe(text) as Promise<Record<string, unknown>[]>);
-    const jobs = cronRunsJobs ? all.filter((job) => functionCall(job.command) !== null) : all;
+    // Jobs that invoke a function need pg_net, which no local database has: they always run here,
+    // as a POST through the gateway with the service key. The others run here unless pg_cron does.
+    const jobs = all.filter((job) => !cronRunsJobs || functionJobTarget(job.command));
     scheduler = startScheduler(
       async (text) => {
-        const call = functionCall(text);
-        if (!call) {
+        const target = functionJobTarget(text);
+        if (!target) {
           await sql.unsafe(text);
           return;
         }
-        const res = await fetch(`${gateway.url}/functions/v1/${call.fn}${call.path}`, {
+        const res = await fetch(`${gateway.url}/functions/v1/${target.function}${target.path}`, {
           method: "POST",
-          headers: {
-            authorization: `Bearer ${keys.serviceRole}`,
-            "content-type": "application/json",
-          },
-          body: "{}",
+          headers: { authorization: `Bearer ${keys.serviceRole}` },
         });
         await res.body?.cancel();
-        if (!res.ok) throw new Error(`${call.fn}${call.path} answered ${res.status}`);
+        if (!res.ok) throw new Error(`${target.function}${target.path} answered ${res.status}`);
       },
       jobs,
       {
@@ -168,7 +166,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     );
     log(
       cronRunsJobs
-        ? `scheduler: pg_cron runs the SQL jobs; ${jobs.length} function job(s) run here`
+        ? `scheduler: pg_cron runs private.scheduled_jobs; ${jobs.length} function job(s) run here`
         : `scheduler: ${jobs.length} job(s) from private.scheduled_jobs (pg_cron does not run here)`,
     );
   }

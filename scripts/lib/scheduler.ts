@@ -203,25 +203,27 @@ export async function loadJobs(
   }));
 }
 
-/** A job that calls an edge function: `select private.invoke_function('<name>', '<path>')`. */
-export interface FunctionCall {
-  fn: string;
+/** Where a job that calls a function goes: `select private.invoke_function('fn', '/path')`. */
+export interface FunctionTarget {
+  function: string;
   path: string;
 }
 
-const FUNCTION_CALL =
-  /^\s*select\s+private\.invoke_function\(\s*'([a-z][a-z0-9_-]{0,62})'\s*,\s*'(\/[A-Za-z0-9\/_-]{0,200})'\s*\)\s*;?\s*$/i;
+const FUNCTION_JOB =
+  /^\s*select\s+private\.invoke_function\('([a-z][a-z0-9_-]{0,62})',\s*'(\/[A-Za-z0-9\/_-]{0,200})'\)\s*;?\s*$/i;
 
 /**
- * The function a job's command calls, or null for plain SQL. On hosted Supabase that SQL reaches
- * the function through pg_net; the dev stack has no pg_net, so it makes the same call itself.
+ * The function a job invokes, when its command is a call of `private.invoke_function()` (which
+ * needs pg_net and reaches nothing in a local database): the dev stack then POSTs to the function
+ * through its gateway instead of running the SQL.
  *
  * @example
  * ```ts
- * functionCall("select private.invoke_function('alerts', '/evaluate')"); // { fn: "alerts", path: "/evaluate" }
+ * functionJobTarget("select private.invoke_function('notifications', '/deliver')");
+ * // { function: "notifications", path: "/deliver" }
  * ```
  */
-export function functionCall(command: string): FunctionCall | null {
-  const match = FUNCTION_CALL.exec(command);
-  return match ? { fn: match[1], path: match[2] } : null;
+export function functionJobTarget(command: string): FunctionTarget | undefined {
+  const match = FUNCTION_JOB.exec(command);
+  return match ? { function: match[1], path: match[2] } : undefined;
 }

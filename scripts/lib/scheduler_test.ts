@@ -3,7 +3,7 @@ import { openPGlite } from "./pglite.ts";
 import { applyCompatTo, migrate } from "./migrate.ts";
 import { pgliteRunner } from "./sql_runner.ts";
 import {
-  functionCall,
+  functionJobTarget,
   type JobRun,
   loadJobs,
   type ScheduledJob,
@@ -193,18 +193,14 @@ Deno.test("loadJobs() reads the migrations' job table, and every job runs on PGl
   }
 });
 
-Deno.test("functionCall() recognises the jobs that call a function, and only those", () => {
-  assert.deepEqual(functionCall("select private.invoke_function('alerts', '/evaluate')"), {
-    fn: "alerts",
-    path: "/evaluate",
-  });
-  assert.deepEqual(functionCall("SELECT private.invoke_function( 'notifications','/deliver' );"), {
-    fn: "notifications",
-    path: "/deliver",
-  });
-  assert.equal(functionCall("select private.cache_cleanup()"), null);
+Deno.test("functionJobTarget() finds the function a job invokes, and only in that form", () => {
+  assert.deepEqual(
+    functionJobTarget("select private.invoke_function('notifications', '/deliver')"),
+    { function: "notifications", path: "/deliver" },
+  );
+  assert.equal(functionJobTarget("select private.cache_cleanup()"), undefined);
   assert.equal(
-    functionCall("select private.invoke_function('alerts', '/evaluate'); drop table x"),
-    null,
+    functionJobTarget("select private.invoke_function('notifications', '/deliver'); drop table x"),
+    undefined,
   );
 });

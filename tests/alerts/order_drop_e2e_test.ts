@@ -19,7 +19,6 @@ import {
 import { resetAlerting } from "./support.ts";
 
 const MIN = 60_000;
-const WEEK = 7 * 86_400_000;
 
 Deno.test({
   name: "a drop in orders fires OrderDrop and Slack receives it once",

@@ -42,6 +42,8 @@ const EXPECTED_RECEIVERS: Record<string, string> = {
   "NoOrders/critical": "comptoir-alerts,pagerduty-critical,slack-business",
   "CheckoutFailureRateHigh/warning": "comptoir-alerts,slack-business",
   "LowStockProducts/info": "comptoir-alerts,slack-business",
+  "NotificationsBacklogOld/warning": "comptoir-alerts,slack-platform",
+  "NotificationsDeadLettered/warning": "comptoir-alerts,slack-platform",
 };
 
 Deno.test("amtool check-config accepts the Alertmanager configuration and its templates", async () => {

@@ -164,9 +164,14 @@ export const WEBHOOK_SECRETS = [
 
 /**
  * Points the outbox at `receivers`: environment variables for the secrets and Resend, and a
- * routing configuration whose destinations allow loopback; settings with short leases and delays.
+ * routing configuration whose destinations allow loopback; settings with short leases and delays
+ * (a worker with the default 10 s send timeout needs a lease of more than 11 s).
  */
-export async function useReceivers(sql: postgres.Sql, receivers: Receivers): Promise<void> {
+export async function useReceivers(
+  sql: postgres.Sql,
+  receivers: Receivers,
+  { leaseSeconds = 5 }: { leaseSeconds?: number } = {},
+): Promise<void> {
   Deno.env.set("COMPTOIR_NOTIFY_SLACK_TEST_URL", `${receivers.slack.url}/services/T0/B0/x`);
   Deno.env.set("COMPTOIR_NOTIFY_WEBHOOK_TEST_URL", `${receivers.webhook.url}/hooks/comptoir`);
   Deno.env.set("COMPTOIR_NOTIFY_WEBHOOK_TEST_SECRET", WEBHOOK_SECRETS.join(" "));
@@ -259,7 +264,7 @@ export async function useReceivers(sql: postgres.Sql, receivers: Receivers): Pro
   await sql`delete from rate_limit.counters where key like 'notify_slack:%'`;
   await sql`
     update notify.settings
-    set lease = interval '5 seconds', retry_base_ms = 20, retry_max_ms = 200, max_attempts = 40,
+    set lease = make_interval(secs => ${leaseSeconds}), retry_base_ms = 20, retry_max_ms = 200, max_attempts = 40,
         max_age = interval '24 hours'
     where id`;
 }

@@ -12,6 +12,7 @@ import { withVersioning } from "../_shared/http/versioning.ts";
 import { callerOf } from "../_shared/auth/caller.ts";
 import { getDb } from "../_shared/db/client.ts";
 import { withDbErrors } from "../_shared/db/errors.ts";
+import { requestDelivery } from "../_shared/notify/request_delivery.ts";
 import { VERSION } from "../_shared/version.ts";
 import * as catalog from "./catalog.ts";
 import * as orders from "./orders.ts";
@@ -167,6 +168,8 @@ api.route({
     const { order, replayed } = await withDbErrors(() =>
       orders.placeOrder(getDb(), callerOf(c), body.items, headers["idempotency-key"])
     );
+    // The order's confirmation was queued in its transaction: deliver it now, off the response.
+    if (!replayed) requestDelivery();
     c.header("location", `/functions/v1/api/${v}/orders/${order.id}`);
     if (replayed) c.header("idempotent-replayed", "true");
     return c.json(present.order(order, v), replayed ? 200 : 201);

@@ -18,6 +18,7 @@ import { z } from "zod";
 import { authenticate, requireRole } from "../_shared/auth/caller.ts";
 import { getDb } from "../_shared/db/client.ts";
 import { withDbErrors } from "../_shared/db/errors.ts";
+import { edgeWaitUntil } from "../_shared/edge_runtime.ts";
 import { createFunctionApp } from "../_shared/http/create_app.ts";
 import { ProblemError, problems } from "../_shared/http/problem.ts";
 import { rateLimitBackendFor } from "../_shared/rate_limit/backend_from_settings.ts";
@@ -33,7 +34,9 @@ import { deliverDue } from "./worker.ts";
 /** Largest payload accepted over HTTP (the database's own limit is notify.settings). */
 const MAX_BODY_BYTES = 256 * 1024;
 
-const app = createFunctionApp("notifications", { maxBodyBytes: MAX_BODY_BYTES });
+const app = createFunctionApp("notifications", {
+  maxBodyBytes: MAX_BODY_BYTES,
+});
 app.use(authenticate());
 
 let rateLimits: RateLimitBackend | null | undefined;
@@ -58,7 +61,11 @@ let running: Promise<unknown> | undefined;
  */
 function deliverSoon(): void {
   if (running) return;
-  running = deliverDue({ sql: getDb(), rateLimits: slackRateLimits(), budgetMs: 10_000 })
+  running = deliverDue({
+    sql: getDb(),
+    rateLimits: slackRateLimits(),
+    budgetMs: 10_000,
+  })
     .catch((error) =>
       console.warn(JSON.stringify({
         level: "warn",
@@ -67,9 +74,7 @@ function deliverSoon(): void {
       }))
     )
     .finally(() => running = undefined);
-  const runtime = (globalThis as { EdgeRuntime?: { waitUntil?: (p: Promise<unknown>) => void } })
-    .EdgeRuntime;
-  runtime?.waitUntil?.(running);
+  edgeWaitUntil()?.(running);
 }
 
 const deliverBody = z.object({
@@ -105,7 +110,11 @@ const messageBody = z.object({
 }).strict().superRefine((m, ctx) => {
   const template = TEMPLATES[m.template];
   if (!template) {
-    ctx.addIssue({ code: "custom", path: ["template"], message: "Unknown template" });
+    ctx.addIssue({
+      code: "custom",
+      path: ["template"],
+      message: "Unknown template",
+    });
     return;
   }
   if (!template.channels.includes(m.channel)) {
@@ -117,17 +126,26 @@ const messageBody = z.object({
   }
   const parsed = template.schema.safeParse(m.payload);
   for (const issue of parsed.success ? [] : parsed.error.issues) {
-    ctx.addIssue({ code: "custom", path: ["payload", ...issue.path], message: issue.message });
+    ctx.addIssue({
+      code: "custom",
+      path: ["payload", ...issue.path],
+      message: issue.message,
+    });
   }
 });
 
-app.post("/messages", requireRole("service_role"), validate({ body: messageBody }), async (c) => {
-  const { body } = validInput<{ body: typeof messageBody }>(c);
-  const id = await enqueueOrProblem(() => outbox.enqueue(getDb(), body));
-  deliverSoon();
-  c.header("location", `/functions/v1/notifications/messages/${id}`);
-  return c.json({ id }, 201);
-});
+app.post(
+  "/messages",
+  requireRole("service_role"),
+  validate({ body: messageBody }),
+  async (c) => {
+    const { body } = validInput<{ body: typeof messageBody }>(c);
+    const id = await enqueueOrProblem(() => outbox.enqueue(getDb(), body));
+    deliverSoon();
+    c.header("location", `/functions/v1/notifications/messages/${id}`);
+    return c.json({ id }, 201);
+  },
+);
 
 const eventBody = z.object({
   event: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/),
@@ -137,12 +155,17 @@ const eventBody = z.object({
   message_id: z.string().regex(/^[\x21-\x7e]{1,160}$/).optional(),
 }).strict();
 
-app.post("/events", requireRole("service_role"), validate({ body: eventBody }), async (c) => {
-  const { body } = validInput<{ body: typeof eventBody }>(c);
-  const queued = await enqueueOrProblem(() => outbox.publish(getDb(), body));
-  if (queued > 0) deliverSoon();
-  return c.json({ queued }, 202);
-});
+app.post(
+  "/events",
+  requireRole("service_role"),
+  validate({ body: eventBody }),
+  async (c) => {
+    const { body } = validInput<{ body: typeof eventBody }>(c);
+    const queued = await enqueueOrProblem(() => outbox.publish(getDb(), body));
+    if (queued > 0) deliverSoon();
+    return c.json({ queued }, 202);
+  },
+);
 
 /**
  * The database refuses what it cannot queue with a message that says why (unknown destination,
@@ -176,10 +199,15 @@ app.get(
   validate({ params: idParams }),
   async (c) => {
     const { params } = validInput<{ params: typeof idParams }>(c);
-    const found = await withDbErrors(() => outbox.messageWithAttempts(getDb(), params.id), {
-      idempotent: true,
-    });
-    if (!found) throw new ProblemError(problems.notFound("No notification with this id"));
+    const found = await withDbErrors(
+      () => outbox.messageWithAttempts(getDb(), params.id),
+      {
+        idempotent: true,
+      },
+    );
+    if (!found) {
+      throw new ProblemError(problems.notFound("No notification with this id"));
+    }
     c.header("cache-control", "no-store");
     return c.json(found);
   },
@@ -224,7 +252,9 @@ app.get(
     const { query } = validInput<{ query: typeof deadQuery }>(c);
     const before = query.cursor === undefined ? undefined : deadPosition.safeParse(query.cursor);
     if (before && !before.success) {
-      throw new ProblemError(problems.badRequest("Malformed cursor", { pointer: "/cursor" }));
+      throw new ProblemError(
+        problems.badRequest("Malformed cursor", { pointer: "/cursor" }),
+      );
     }
     const rows = await withDbErrors(
       () =>
@@ -241,7 +271,10 @@ app.get(
     return c.json({
       data: page,
       next_cursor: rows.length > query.limit && last
-        ? encodeCursor({ at: new Date(last.updated_at).toISOString(), id: last.id })
+        ? encodeCursor({
+          at: new Date(last.updated_at).toISOString(),
+          id: last.id,
+        })
         : null,
     });
   },

@@ -17,7 +17,10 @@ const secretEnv = z.string().regex(
   SECRET_ENV_PATTERN,
   "must name an environment variable starting with COMPTOIR_NOTIFY_",
 );
-const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lower-case letters, digits, - and _");
+const name = z.string().regex(
+  /^[a-z0-9][a-z0-9_-]{0,62}$/,
+  "lower-case letters, digits, - and _",
+);
 const locale = z.enum(["en", "fr"]).default("en");
 
 /** Address ranges a destination may be allowed to reach, which are refused by default. */
@@ -59,24 +62,35 @@ const emailDestination = z.object({
 
 const route = z.object({
   name,
-  event: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, "like alert.firing"),
+  event: z.string().regex(
+    /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/,
+    "like alert.firing",
+  ),
   channel: z.enum(CHANNELS),
   /** A destination of the channel (or, for email, an address)… */
   destination: z.string().min(1).max(320).optional(),
   /** …or where the address is in the payload, dot-separated (`customer.email`). */
-  destination_from: z.string().regex(/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$/).optional(),
+  destination_from: z.string().regex(/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$/)
+    .optional(),
   template: z.string(),
   /** Attribute conditions: a value, or a list of accepted values. */
   match: z.record(
     z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
-    z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]),
+    z.union([
+      z.string(),
+      z.number(),
+      z.boolean(),
+      z.array(z.union([z.string(), z.number()])),
+    ]),
   ).default({}),
   enabled: z.boolean().default(true),
 }).strict();
 
 /** The whole file. */
 export const notificationsConfigSchema = z.object({
-  email: z.object({ from: z.string().min(3).max(320).regex(/@/, "must contain an address") })
+  email: z.object({
+    from: z.string().min(3).max(320).regex(/@/, "must contain an address"),
+  })
     .strict(),
   destinations: z.object({
     slack: z.record(name, slackDestination).default({}),
@@ -89,7 +103,9 @@ export const notificationsConfigSchema = z.object({
   const seen = new Set<string>();
   config.routes.forEach((r, i) => {
     const at = (key: string) => ["routes", i, key];
-    if (seen.has(r.name)) ctx.addIssue({ code: "custom", path: at("name"), message: "duplicate" });
+    if (seen.has(r.name)) {
+      ctx.addIssue({ code: "custom", path: at("name"), message: "duplicate" });
+    }
     seen.add(r.name);
     if ((r.destination === undefined) === (r.destination_from === undefined)) {
       ctx.addIssue({
@@ -100,7 +116,11 @@ export const notificationsConfigSchema = z.object({
     }
     const template = TEMPLATES[r.template];
     if (!template) {
-      ctx.addIssue({ code: "custom", path: at("template"), message: "unknown template" });
+      ctx.addIssue({
+        code: "custom",
+        path: at("template"),
+        message: "unknown template",
+      });
     } else if (!template.channels.includes(r.channel)) {
       ctx.addIssue({
         code: "custom",
@@ -110,7 +130,8 @@ export const notificationsConfigSchema = z.object({
     }
     if (r.destination !== undefined) {
       const named = r.destination in config.destinations[r.channel];
-      const address = r.channel === "email" && emailAddress.safeParse(r.destination).success;
+      const address = r.channel === "email" &&
+        emailAddress.safeParse(r.destination).success;
       if (!named && !address) {
         ctx.addIssue({
           code: "custom",
@@ -140,7 +161,9 @@ export function parseNotificationsConfig(raw: unknown): NotificationsConfig {
     const problems = result.error.issues.map((issue) =>
       `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`
     );
-    throw new TypeError(`invalid notifications configuration:\n  ${problems.join("\n  ")}`);
+    throw new TypeError(
+      `invalid notifications configuration:\n  ${problems.join("\n  ")}`,
+    );
   }
   return result.data;
 }

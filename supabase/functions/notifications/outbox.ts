@@ -119,7 +119,10 @@ export async function messageWithAttempts(
 }
 
 /** Queues a dead or failed message again now: true, false when not dead or failed, undefined when absent. */
-export async function retryMessage(sql: Sql, id: string): Promise<boolean | undefined> {
+export async function retryMessage(
+  sql: Sql,
+  id: string,
+): Promise<boolean | undefined> {
   const [row] = await sql<{ retried: boolean }[]>`
     select notify.retry(${id}::uuid) as retried
     where exists (select 1 from notify.messages where id = ${id}::uuid)`;

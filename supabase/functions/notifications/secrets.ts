@@ -23,7 +23,9 @@ export class MissingSecretError extends Error {
  */
 export function readSecret(envName: unknown): string {
   const name = typeof envName === "string" ? envName : "";
-  if (!SECRET_ENV_PATTERN.test(name)) throw new MissingSecretError(name || "(unnamed)");
+  if (!SECRET_ENV_PATTERN.test(name)) {
+    throw new MissingSecretError(name || "(unnamed)");
+  }
   const value = Deno.env.get(name)?.trim();
   if (!value) throw new MissingSecretError(name);
   return value;

@@ -76,7 +76,9 @@ export async function checkTargetUrl(
     throw new TargetNotAllowedError("target is not a valid URL");
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new TargetNotAllowedError(`target scheme ${url.protocol} is not allowed`);
+    throw new TargetNotAllowedError(
+      `target scheme ${url.protocol} is not allowed`,
+    );
   }
   if (url.username || url.password) {
     throw new TargetNotAllowedError("target URL must not carry credentials");
@@ -118,7 +120,10 @@ export async function checkTargetUrl(
 async function resolveDns(host: string): Promise<string[]> {
   const resolver = (Deno as { resolveDns?: typeof Deno.resolveDns }).resolveDns;
   if (typeof resolver !== "function") return [];
-  const results = await Promise.allSettled([resolver(host, "A"), resolver(host, "AAAA")]);
+  const results = await Promise.allSettled([
+    resolver(host, "A"),
+    resolver(host, "AAAA"),
+  ]);
   return results.flatMap((r) => r.status === "fulfilled" ? r.value : []);
 }
 
@@ -126,7 +131,8 @@ function ipv4Kind([a, b]: number[]): NetworkKind | "public" {
   if (a === 127) return "loopback";
   if (a === 169 && b === 254) return "link_local";
   if (
-    a === 10 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||
+    a === 10 || a === 0 || (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
     (a === 100 && b >= 64 && b <= 127) || a >= 224
   ) {
     return "private";
@@ -136,7 +142,9 @@ function ipv4Kind([a, b]: number[]): NetworkKind | "public" {
 
 function parseIPv4(value: string): number[] | undefined {
   const parts = value.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p))) return undefined;
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p))) {
+    return undefined;
+  }
   const bytes = parts.map(Number);
   return bytes.every((b) => b <= 255) ? bytes : undefined;
 }
@@ -158,7 +166,9 @@ function parseIPv6(value: string): number[] | undefined {
   const groups = (s: string) => s === "" ? [] : s.split(":");
   const head = groups(halves[0]);
   const rest = halves.length === 2 ? groups(halves[1]) : [];
-  if (![...head, ...rest].every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return undefined;
+  if (![...head, ...rest].every((g) => /^[0-9a-f]{1,4}$/i.test(g))) {
+    return undefined;
+  }
   const known = head.length + rest.length;
   if (halves.length === 1 ? known !== 8 : known > 7) return undefined;
   const zeros = new Array<number>(8 - known).fill(0);

@@ -80,7 +80,9 @@ interface Settings {
 }
 
 interface Run {
-  options: Required<Omit<DeliveryOptions, "rateLimits" | "resolve" | "email">> & DeliveryOptions;
+  options:
+    & Required<Omit<DeliveryOptions, "rateLimits" | "resolve" | "email">>
+    & DeliveryOptions;
   worker: string;
   settings: Settings;
   destinations: Map<string, DestinationRow>;
@@ -98,7 +100,9 @@ interface Run {
  * const report = await deliverDue({ sql: getDb(), budgetMs: 20_000 });
  * ```
  */
-export async function deliverDue(options: DeliveryOptions): Promise<DeliveryReport> {
+export async function deliverDue(
+  options: DeliveryOptions,
+): Promise<DeliveryReport> {
   const {
     sql,
     budgetMs = 20_000,
@@ -130,7 +134,8 @@ export async function deliverDue(options: DeliveryOptions): Promise<DeliveryRepo
     worker,
     settings,
     destinations: new Map(rows.map((d) => [`${d.channel}/${d.name}`, d])),
-    email: options.email ?? new EmailSender({ timeoutMs: sendTimeoutMs, now: () => clock.now() }),
+    email: options.email ??
+      new EmailSender({ timeoutMs: sendTimeoutMs, now: () => clock.now() }),
     deadline: started + budgetMs,
     report: {
       worker,
@@ -159,7 +164,10 @@ export async function deliverDue(options: DeliveryOptions): Promise<DeliveryRepo
   return run.report;
 }
 
-async function deliverBatch(run: Run, messages: OutboxMessage[]): Promise<void> {
+async function deliverBatch(
+  run: Run,
+  messages: OutboxMessage[],
+): Promise<void> {
   // Email on its first attempt goes out in Resend batches; the rest one by one per destination.
   const firstEmails = messages.filter((m) => m.channel === "email" && m.attempts === 1);
   const others = messages.filter((m) => !firstEmails.includes(m));
@@ -168,9 +176,11 @@ async function deliverBatch(run: Run, messages: OutboxMessage[]): Promise<void> 
     const key = `${m.channel}/${m.destination}`;
     groups.set(key, [...(groups.get(key) ?? []), m]);
   }
-  const tasks: (() => Promise<void>)[] = [...groups.values()].map((group) => async () => {
-    for (const m of group) await deliverOne(run, m);
-  });
+  const tasks: (() => Promise<void>)[] = [...groups.values()].map(
+    (group) => async () => {
+      for (const m of group) await deliverOne(run, m);
+    },
+  );
   for (let i = 0; i < firstEmails.length; i += RESEND_BATCH_MAX) {
     const chunk = firstEmails.slice(i, i + RESEND_BATCH_MAX);
     tasks.push(() =>
@@ -181,11 +191,17 @@ async function deliverBatch(run: Run, messages: OutboxMessage[]): Promise<void> 
 }
 
 /** Runs `tasks` with at most `limit` at once. */
-async function pool(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
+async function pool(
+  tasks: (() => Promise<void>)[],
+  limit: number,
+): Promise<void> {
   let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, tasks.length) }, async () => {
-    while (next < tasks.length) await tasks[next++]();
-  });
+  const lanes = Array.from(
+    { length: Math.min(limit, tasks.length) },
+    async () => {
+      while (next < tasks.length) await tasks[next++]();
+    },
+  );
   await Promise.all(lanes);
 }
 
@@ -205,7 +221,9 @@ async function hasRoom(run: Run, m: OutboxMessage): Promise<boolean> {
 
 async function release(run: Run, m: OutboxMessage, at: number): Promise<void> {
   const [{ released }] = await run.options.sql<{ released: boolean }[]>`
-    select notify.release(${m.id}::uuid, ${run.worker}, ${new Date(at)}::timestamptz) as released`;
+    select notify.release(${m.id}::uuid, ${run.worker}, ${new Date(
+    at,
+  )}::timestamptz) as released`;
   if (released) run.report.released++;
 }
 
@@ -228,25 +246,45 @@ async function deliverOne(run: Run, m: OutboxMessage): Promise<void> {
 }
 
 type Prepared =
-  | { kind: "ready"; template: Template<unknown>; document: NotificationDocument }
+  | {
+    kind: "ready";
+    template: Template<unknown>;
+    document: NotificationDocument;
+  }
   | { kind: "permanent"; error: string };
 
 function prepare(run: Run, m: OutboxMessage): Prepared {
   const template = TEMPLATES[m.template] as Template<unknown> | undefined;
   if (!template || !template.channels.includes(m.channel)) {
-    return { kind: "permanent", error: `template ${m.template} has no ${m.channel} version` };
+    return {
+      kind: "permanent",
+      error: `template ${m.template} has no ${m.channel} version`,
+    };
   }
   const parsed = template.schema.safeParse(m.payload);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((i) =>
       `${i.path.map(String).join(".") || "(payload)"}: ${i.message}`
     );
-    return { kind: "permanent", error: `payload does not fit ${m.template}: ${issues.join("; ")}` };
+    return {
+      kind: "permanent",
+      error: `payload does not fit ${m.template}: ${issues.join("; ")}`,
+    };
   }
-  if (m.channel !== "email" && !run.destinations.has(`${m.channel}/${m.destination}`)) {
-    return { kind: "permanent", error: `no ${m.channel} destination named ${m.destination}` };
+  if (
+    m.channel !== "email" &&
+    !run.destinations.has(`${m.channel}/${m.destination}`)
+  ) {
+    return {
+      kind: "permanent",
+      error: `no ${m.channel} destination named ${m.destination}`,
+    };
   }
-  return { kind: "ready", template, document: template.render(parsed.data, m.locale) };
+  return {
+    kind: "ready",
+    template,
+    document: template.render(parsed.data, m.locale),
+  };
 }
 
 function destinationOf(run: Run, m: OutboxMessage): DestinationRow | undefined {
@@ -286,10 +324,16 @@ async function send(
         timestamp: new Date(m.created_at).toISOString(),
         data: m.payload,
       };
-      return await sendWebhook(url, m.message_id, body, readSecret(d.config.secret_env), {
-        timeoutMs,
-        now,
-      });
+      return await sendWebhook(
+        url,
+        m.message_id,
+        body,
+        readSecret(d.config.secret_env),
+        {
+          timeoutMs,
+          now,
+        },
+      );
     }
     case "pagerduty": {
       const d = destinationOf(run, m)!;
@@ -297,9 +341,17 @@ async function send(
       const url = await checkTargetUrl(target, { allow: allowed(d), resolve });
       const event = template.pagerduty?.(template.schema.parse(m.payload));
       if (!event) {
-        return { kind: "permanent", error: `template ${m.template} has no pagerduty event` };
+        return {
+          kind: "permanent",
+          error: `template ${m.template} has no pagerduty event`,
+        };
       }
-      const body = pagerDutyBody(readSecret(d.config.routing_key_env), event, doc, m.payload);
+      const body = pagerDutyBody(
+        readSecret(d.config.routing_key_env),
+        event,
+        doc,
+        m.payload,
+      );
       return await sendPagerDuty(url, body, { timeoutMs, now });
     }
     case "email":
@@ -307,13 +359,20 @@ async function send(
   }
 }
 
-function emailOf(run: Run, m: OutboxMessage, doc: NotificationDocument): EmailMessage {
+function emailOf(
+  run: Run,
+  m: OutboxMessage,
+  doc: NotificationDocument,
+): EmailMessage {
   const named = run.destinations.get(`email/${m.destination}`);
   const to = named ? (named.config.to as string[]) : [m.destination];
   return { from: run.settings.email_from, to, ...emailParts(doc) };
 }
 
-async function deliverEmailBatch(run: Run, batch: OutboxMessage[]): Promise<void> {
+async function deliverEmailBatch(
+  run: Run,
+  batch: OutboxMessage[],
+): Promise<void> {
   const ready: { m: OutboxMessage; email: EmailMessage }[] = [];
   for (const m of batch) {
     if (!await hasRoom(run, m)) continue;
@@ -328,9 +387,13 @@ async function deliverEmailBatch(run: Run, batch: OutboxMessage[]): Promise<void
   const startedAt = new Date(run.options.clock.now());
   // The same messages make the same key, so a retried identical batch is not sent twice.
   const ids = ready.map((r) => r.m.message_id).sort().join("\n");
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(ids));
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(ids),
+  );
   const key = `batch-${
-    Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("")
+    Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"))
+      .join("")
   }`;
   let outcome: SendOutcome;
   try {
@@ -373,7 +436,10 @@ async function waitForSlack(run: Run, m: OutboxMessage): Promise<boolean> {
     }
     const now = clock.now();
     const leaseEnd = m.lease_until ? new Date(m.lease_until).getTime() : 0;
-    if (resetAt + run.options.sendTimeoutMs + 1_000 >= leaseEnd || resetAt > run.deadline) {
+    if (
+      resetAt + run.options.sendTimeoutMs + 1_000 >= leaseEnd ||
+      resetAt > run.deadline
+    ) {
       await release(run, m, resetAt);
       return false;
     }
@@ -381,7 +447,12 @@ async function waitForSlack(run: Run, m: OutboxMessage): Promise<boolean> {
   }
 }
 
-async function settle(run: Run, m: OutboxMessage, outcome: SendOutcome, startedAt: Date) {
+async function settle(
+  run: Run,
+  m: OutboxMessage,
+  outcome: SendOutcome,
+  startedAt: Date,
+) {
   const { sql, clock, random, log } = run.options;
   let retryAt: Date | null = null;
   if (outcome.kind === "retry") {

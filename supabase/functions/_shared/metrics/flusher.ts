@@ -7,6 +7,7 @@
  * once per `logIntervalMs`.
  * @module
  */
+import { edgeWaitUntil } from "../edge_runtime.ts";
 import type { MetricsRegistry } from "./registry.ts";
 import type { MetricsStore } from "./store.ts";
 
@@ -201,13 +202,4 @@ export class MetricsFlusher {
     });
     this.#failuresSinceLog = 0;
   }
-}
-
-/** `EdgeRuntime.waitUntil` of Supabase's edge runtime, when this code runs there. */
-function edgeWaitUntil(): ((promise: Promise<unknown>) => void) | undefined {
-  const runtime = (globalThis as { EdgeRuntime?: { waitUntil?: (p: Promise<unknown>) => void } })
-    .EdgeRuntime;
-  return typeof runtime?.waitUntil === "function"
-    ? (promise) => runtime.waitUntil!(promise)
-    : undefined;
 }

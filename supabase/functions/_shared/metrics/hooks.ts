@@ -307,8 +307,17 @@ export function recordNotificationOutcome(
   outcome: "delivered" | "failed" | "dead",
   latencySeconds?: number,
 ): void {
-  inc(`comptoir_notifications_${outcome}_total`, { channel });
-  if (outcome === "delivered" && latencySeconds !== undefined) {
-    observe("comptoir_notifications_delivery_latency_seconds", { channel }, latencySeconds);
+  switch (outcome) {
+    case "delivered":
+      inc("comptoir_notifications_delivered_total", { channel });
+      if (latencySeconds !== undefined) {
+        observe("comptoir_notifications_delivery_latency_seconds", { channel }, latencySeconds);
+      }
+      return;
+    case "failed":
+      inc("comptoir_notifications_failed_total", { channel });
+      return;
+    case "dead":
+      inc("comptoir_notifications_dead_total", { channel });
   }
 }

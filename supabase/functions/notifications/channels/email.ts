@@ -71,7 +71,11 @@ export function emailParts(
     '<!doctype html><html><body style="font-family:sans-serif;color:#222;max-width:640px">',
     `<h1 style="font-size:20px">${escapeHtml(doc.title)}</h1>`,
   ];
-  const text: string[] = [doc.title, "=".repeat(Math.min(doc.title.length, 72)), ""];
+  const text: string[] = [
+    doc.title,
+    "=".repeat(Math.min(doc.title.length, 72)),
+    "",
+  ];
   if (doc.intro) {
     html.push(`<p>${paragraphs(doc.intro)}</p>`);
     text.push(doc.intro, "");
@@ -110,11 +114,17 @@ export function emailParts(
     text.push("");
   }
   if (doc.footer) {
-    html.push(`<p style="color:#666;font-size:13px">${paragraphs(doc.footer)}</p>`);
+    html.push(
+      `<p style="color:#666;font-size:13px">${paragraphs(doc.footer)}</p>`,
+    );
     text.push(doc.footer);
   }
   html.push("</body></html>");
-  return { subject: doc.title, html: html.join("\n"), text: text.join("\n").trimEnd() + "\n" };
+  return {
+    subject: doc.title,
+    html: html.join("\n"),
+    text: text.join("\n").trimEnd() + "\n",
+  };
 }
 
 /** Resend error names and the status they stand for (resend.com/docs/api-reference/errors). */
@@ -152,7 +162,10 @@ interface ResendAnswer {
  * outcomeOfResend(await resend.emails.send(email, { idempotencyKey: id }), Date.now());
  * ```
  */
-export function outcomeOfResend(answer: ResendAnswer, now: number): SendOutcome {
+export function outcomeOfResend(
+  answer: ResendAnswer,
+  now: number,
+): SendOutcome {
   const { error, headers } = answer;
   if (!error) return { kind: "delivered", status: 200 };
   if (!headers) return { kind: "retry", error: "network: resend unreachable" };
@@ -185,21 +198,37 @@ export interface EmailSenderOptions {
   now?: () => number;
 }
 
-/** Sends emails through one Resend client. */
+/** Sends emails through one Resend client, made on first use. */
 export class EmailSender {
-  readonly #resend: Resend;
+  readonly #apiKey: string | undefined;
   readonly #timeoutMs: number;
   readonly #now: () => number;
+  #resend: Resend | undefined;
 
-  constructor({ apiKey, timeoutMs = 10_000, now = Date.now }: EmailSenderOptions = {}) {
-    this.#resend = new Resend(apiKey ?? Deno.env.get("RESEND_API_KEY") ?? "");
+  constructor(
+    { apiKey, timeoutMs = 10_000, now = Date.now }: EmailSenderOptions = {},
+  ) {
+    this.#apiKey = apiKey;
     this.#timeoutMs = timeoutMs;
     this.#now = now;
   }
 
+  /** The client, or undefined while no API key is set (the message waits for one). */
+  #client(): Resend | undefined {
+    const key = this.#apiKey ?? Deno.env.get("RESEND_API_KEY");
+    if (!key) return undefined;
+    this.#resend ??= new Resend(key);
+    return this.#resend;
+  }
+
   /** Sends one email with `idempotencyKey`. */
-  async send(email: EmailMessage, idempotencyKey: string): Promise<SendOutcome> {
-    const answer = await this.#resend.emails.send(
+  async send(
+    email: EmailMessage,
+    idempotencyKey: string,
+  ): Promise<SendOutcome> {
+    const resend = this.#client();
+    if (!resend) return NO_KEY;
+    const answer = await resend.emails.send(
       email,
       {
         idempotencyKey,
@@ -210,11 +239,18 @@ export class EmailSender {
   }
 
   /** Sends up to {@linkcode RESEND_BATCH_MAX} emails in one call, all or nothing. */
-  async sendBatch(emails: EmailMessage[], idempotencyKey: string): Promise<SendOutcome> {
+  async sendBatch(
+    emails: EmailMessage[],
+    idempotencyKey: string,
+  ): Promise<SendOutcome> {
     if (emails.length === 0 || emails.length > RESEND_BATCH_MAX) {
-      throw new RangeError(`A batch holds 1 to ${RESEND_BATCH_MAX} emails, got ${emails.length}`);
+      throw new RangeError(
+        `A batch holds 1 to ${RESEND_BATCH_MAX} emails, got ${emails.length}`,
+      );
     }
-    const answer = await this.#resend.batch.send(
+    const resend = this.#client();
+    if (!resend) return NO_KEY;
+    const answer = await resend.batch.send(
       emails,
       {
         idempotencyKey,
@@ -224,3 +260,9 @@ export class EmailSender {
     return outcomeOfResend(answer, this.#now());
   }
 }
+
+/** Without a key nothing can be sent; the message is retried until one is set (or it is dead). */
+const NO_KEY: SendOutcome = {
+  kind: "retry",
+  error: "secret RESEND_API_KEY is not set",
+};

@@ -23,15 +23,26 @@ const MAX_BODY_TEXT = 200;
  * const outcome = await outcomeOfResponse(await fetch(url, init), Date.now());
  * ```
  */
-export async function outcomeOfResponse(res: Response, now: number): Promise<SendOutcome> {
+export async function outcomeOfResponse(
+  res: Response,
+  now: number,
+): Promise<SendOutcome> {
   if (res.ok) {
     await res.body?.cancel();
     return { kind: "delivered", status: res.status };
   }
-  const body = (await res.text().catch(() => "")).replace(/https?:\/\/\S+/g, "<url>");
+  const body = (await res.text().catch(() => "")).replace(
+    /https?:\/\/\S+/g,
+    "<url>",
+  );
   const error = `http ${res.status}${body ? `: ${body.slice(0, MAX_BODY_TEXT)}` : ""}`;
   if (classify(res).retryable) {
-    return { kind: "retry", error, status: res.status, retryAfterMs: retryAfterMs(res, now) };
+    return {
+      kind: "retry",
+      error,
+      status: res.status,
+      retryAfterMs: retryAfterMs(res, now),
+    };
   }
   return { kind: "permanent", error, status: res.status };
 }
@@ -47,8 +58,12 @@ export async function outcomeOfResponse(res: Response, now: number): Promise<Sen
  * ```
  */
 export function outcomeOfError(error: unknown): SendOutcome {
-  if (error instanceof TargetNotAllowedError) return { kind: "permanent", error: error.message };
-  if (error instanceof MissingSecretError) return { kind: "retry", error: error.message };
+  if (error instanceof TargetNotAllowedError) {
+    return { kind: "permanent", error: error.message };
+  }
+  if (error instanceof MissingSecretError) {
+    return { kind: "retry", error: error.message };
+  }
   const verdict = classify(error);
   const text = `${verdict.kind}: ${verdict.reason}`;
   return verdict.retryable ? { kind: "retry", error: text } : { kind: "permanent", error: text };

@@ -29,7 +29,11 @@ export function pagerDutyBody(
   payload: unknown = undefined,
 ): Record<string, unknown> {
   if (event.action === "resolve") {
-    return { routing_key: routingKey, event_action: "resolve", dedup_key: event.dedupKey };
+    return {
+      routing_key: routingKey,
+      event_action: "resolve",
+      dedup_key: event.dedupKey,
+    };
   }
   return {
     routing_key: routingKey,

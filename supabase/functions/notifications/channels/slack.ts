@@ -38,7 +38,10 @@ export interface SlackMessage {
  * ```
  */
 export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(
+    />/g,
+    "&gt;",
+  );
 }
 
 function link(url: string, label: string): string {
@@ -72,7 +75,11 @@ export function slackMessage(doc: NotificationDocument): SlackMessage {
   const more = doc.moreUrl;
   const blocks: SlackBlock[] = [{
     type: "header",
-    text: { type: "plain_text", text: plainFit(doc.title, SLACK_LIMITS.headerText), emoji: false },
+    text: {
+      type: "plain_text",
+      text: plainFit(doc.title, SLACK_LIMITS.headerText),
+      emoji: false,
+    },
   }];
   const section = (mrkdwn: string): SlackBlock => ({
     type: "section",
@@ -86,9 +93,15 @@ export function slackMessage(doc: NotificationDocument): SlackMessage {
       s.text ? escapeMrkdwn(s.text) : "",
     ]
       .filter(Boolean).join("\n");
-    const fields = (s.fields ?? []).slice(0, SLACK_LIMITS.fields).map(([label, value]) => ({
+    const fields = (s.fields ?? []).slice(0, SLACK_LIMITS.fields).map((
+      [label, value],
+    ) => ({
       type: "mrkdwn",
-      text: fit(`*${escapeMrkdwn(label)}*\n${escapeMrkdwn(value)}`, SLACK_LIMITS.fieldText, more),
+      text: fit(
+        `*${escapeMrkdwn(label)}*\n${escapeMrkdwn(value)}`,
+        SLACK_LIMITS.fieldText,
+        more,
+      ),
     }));
     if (!text && fields.length === 0) continue;
     const block: SlackBlock = text ? section(text) : { type: "section" };
@@ -102,7 +115,10 @@ export function slackMessage(doc: NotificationDocument): SlackMessage {
       elements: doc.links.slice(0, SLACK_LIMITS.buttons).map((l, i) => ({
         type: "button",
         action_id: `link_${i}`,
-        text: { type: "plain_text", text: plainFit(l.label, SLACK_LIMITS.buttonText) },
+        text: {
+          type: "plain_text",
+          text: plainFit(l.label, SLACK_LIMITS.buttonText),
+        },
         url: l.url,
       })),
     });

@@ -34,7 +34,9 @@ export function signedHeaders(
   secrets: string,
 ): Record<string, string> {
   const keys = secrets.split(/\s+/).filter(Boolean);
-  if (keys.length === 0) throw new TypeError("A webhook destination needs at least one secret");
+  if (keys.length === 0) {
+    throw new TypeError("A webhook destination needs at least one secret");
+  }
   const signatures = keys.map((secret) => new Webhook(secret).sign(id, at, body));
   return {
     "webhook-id": id,

@@ -77,19 +77,26 @@ const SEVERITIES: Record<string, Severity> = {
 };
 
 function severityOf(group: AlertGroup): Severity {
-  const raw = group.common_labels.severity ?? group.alerts[0].labels.severity ?? "warning";
+  const raw = group.common_labels.severity ?? group.alerts[0].labels.severity ??
+    "warning";
   return SEVERITIES[raw.toLowerCase()] ?? "warning";
 }
 
 function nameOf(group: AlertGroup): string {
-  return group.common_labels.alertname ?? group.alerts[0].labels.alertname ?? "alert";
+  return group.common_labels.alertname ?? group.alerts[0].labels.alertname ??
+    "alert";
 }
 
-function render(group: AlertGroup, locale: Locale, status: "firing" | "resolved") {
+function render(
+  group: AlertGroup,
+  locale: Locale,
+  status: "firing" | "resolved",
+) {
   const t = TEXT[locale];
   const severity = severityOf(group);
   const word = status === "firing" ? t.firing : t.resolved;
-  const summary = group.common_annotations.summary ?? group.alerts[0].annotations.summary ??
+  const summary = group.common_annotations.summary ??
+    group.alerts[0].annotations.summary ??
     nameOf(group);
   const sections: Section[] = group.alerts.map((alert) => {
     const fields: Field[] = [[t.since, formatTime(alert.starts_at, locale)]];
@@ -102,14 +109,17 @@ function render(group: AlertGroup, locale: Locale, status: "firing" | "resolved"
       .map(([k, v]) => `${k}=${v}`)
       .join(", ");
     return {
-      heading: alert.annotations.summary ?? alert.labels.alertname ?? nameOf(group),
-      text: [alert.annotations.description, shown].filter(Boolean).join("\n") || undefined,
+      heading: alert.annotations.summary ?? alert.labels.alertname ??
+        nameOf(group),
+      text: [alert.annotations.description, shown].filter(Boolean).join("\n") ||
+        undefined,
       fields,
     };
   });
   const common: Field[] = [[t.severity, severity]];
   if (group.common_labels.team) common.push([t.team, group.common_labels.team]);
-  const runbook = group.common_annotations.runbook_url ?? group.alerts[0].annotations.runbook_url;
+  const runbook = group.common_annotations.runbook_url ??
+    group.alerts[0].annotations.runbook_url;
   const links = [
     ...(runbook ? [{ label: t.runbook, url: runbook }] : []),
     ...(group.external_url ? [{ label: t.source, url: group.external_url }] : []),
@@ -129,7 +139,11 @@ function render(group: AlertGroup, locale: Locale, status: "firing" | "resolved"
 const sample = {
   group_key: '{}:{alertname="NotificationsBacklogOld"}',
   status: "firing",
-  common_labels: { alertname: "NotificationsBacklogOld", severity: "critical", team: "shop" },
+  common_labels: {
+    alertname: "NotificationsBacklogOld",
+    severity: "critical",
+    team: "shop",
+  },
   common_annotations: {
     summary: "Notifications wait more than 15 minutes",
     runbook_url: "https://comptoir.dev/runbooks/notifications-backlog",
@@ -137,7 +151,11 @@ const sample = {
   alerts: [{
     fingerprint: "8f3c2a1b9d0e4f56",
     status: "firing",
-    labels: { alertname: "NotificationsBacklogOld", severity: "critical", channel: "slack" },
+    labels: {
+      alertname: "NotificationsBacklogOld",
+      severity: "critical",
+      channel: "slack",
+    },
     annotations: {
       summary: "Slack notifications wait more than 15 minutes",
       description: "The oldest undelivered Slack message is 1,204 s old.",

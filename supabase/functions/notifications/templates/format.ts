@@ -14,8 +14,15 @@ const TAGS: Record<Locale, string> = { en: "en-GB", fr: "fr-FR" };
  * formatMoney(123456, "EUR", "fr"); // "1 234,56 €"
  * ```
  */
-export function formatMoney(minorUnits: number, currency: string, locale: Locale): string {
-  const format = new Intl.NumberFormat(TAGS[locale], { style: "currency", currency });
+export function formatMoney(
+  minorUnits: number,
+  currency: string,
+  locale: Locale,
+): string {
+  const format = new Intl.NumberFormat(TAGS[locale], {
+    style: "currency",
+    currency,
+  });
   const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
   return format.format(minorUnits / 10 ** digits);
 }

@@ -9,9 +9,12 @@ import { orderConfirmation } from "./order_confirmation.ts";
 import { stockLow } from "./stock_low.ts";
 
 /** Templates by name. */
-export const TEMPLATES: Readonly<Record<string, Template<never>>> = Object.fromEntries(
-  ([alertFiring, alertResolved, orderConfirmation, stockLow] as Template<never>[]).map((t) => [
-    t.name,
-    t,
-  ]),
-);
+export const TEMPLATES: Readonly<Record<string, Template<never>>> = Object
+  .fromEntries(
+    ([alertFiring, alertResolved, orderConfirmation, stockLow] as Template<
+      never
+    >[]).map((t) => [
+      t.name,
+      t,
+    ]),
+  );

@@ -8,7 +8,11 @@ import type { Template } from "./document.ts";
 
 /** The payload of `stock.low`. */
 export const stockLowSchema = z.object({
-  product: z.object({ id: z.number().int().positive(), sku: z.string(), name: z.string() }),
+  product: z.object({
+    id: z.number().int().positive(),
+    sku: z.string(),
+    name: z.string(),
+  }),
   available: z.number().int(),
   on_hand: z.number().int().optional(),
   reserved: z.number().int().optional(),
@@ -63,8 +67,12 @@ export const stockLow: Template<StockLow> = {
       [t.available, String(stock.available)],
       [t.threshold, String(stock.threshold)],
     ];
-    if (stock.on_hand !== undefined) fields.push([t.onHand, String(stock.on_hand)]);
-    if (stock.reserved !== undefined) fields.push([t.reserved, String(stock.reserved)]);
+    if (stock.on_hand !== undefined) {
+      fields.push([t.onHand, String(stock.on_hand)]);
+    }
+    if (stock.reserved !== undefined) {
+      fields.push([t.reserved, String(stock.reserved)]);
+    }
     return {
       title: t.title(stock.product.name, stock.available),
       intro: t.intro(stock.threshold),
