@@ -44,6 +44,7 @@ const EXPECTED_RECEIVERS: Record<string, string> = {
   "LowStockProducts/info": "comptoir-alerts,slack-business",
   "NotificationsBacklogOld/warning": "comptoir-alerts,slack-platform",
   "NotificationsDeadLettered/warning": "comptoir-alerts,slack-platform",
+  "AlertEvaluationStalled/warning": "comptoir-alerts,slack-platform",
 };
 
 Deno.test("amtool check-config accepts the Alertmanager configuration and its templates", async () => {
