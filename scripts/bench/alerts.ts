@@ -46,40 +46,18 @@ const RULES: { name: string; rule: BenchRule; threshold?: (level: number) => num
     },
     threshold: (level) => level * 0.05,
   },
-  {
-    name: "zscore (60 min window, abs z ≥ 4)",
+  ...(["zscore", "robust_zscore"] as const).map((kind) => ({
+    name: kind === "zscore"
+      ? "zscore (60 min window, abs z ≥ 4)"
+      : "robust_zscore (60 min window, median/MAD, abs z ≥ 4)",
     rule: {
-      detector: {
-        kind: "zscore",
-        direction: "both",
-        threshold: 4,
-        window: 60,
-        minSamples: 15,
-        minDelta: 0,
-      },
+      detector: { kind, direction: "both", threshold: 4, window: 60, minSamples: 15, minDelta: 0 },
       forMs: MIN,
       keepFiringForMs: 5 * MIN,
       noDataForMs: 5 * MIN,
       historyWindow: 60,
-    },
-  },
-  {
-    name: "robust_zscore (60 min window, median/MAD, abs z ≥ 4)",
-    rule: {
-      detector: {
-        kind: "robust_zscore",
-        direction: "both",
-        threshold: 4,
-        window: 60,
-        minSamples: 15,
-        minDelta: 0,
-      },
-      forMs: MIN,
-      keepFiringForMs: 5 * MIN,
-      noDataForMs: 5 * MIN,
-      historyWindow: 60,
-    },
-  },
+    } satisfies BenchRule,
+  })),
   {
     name: "seasonal robust (4 weeks × ±2 min, abs z ≥ 3.5, ≥ 40 % change)",
     rule: {

@@ -27,7 +27,7 @@ import {
 } from "./noise.ts";
 import type { Rule, RuleConfig } from "./rules.ts";
 import { type PromQuery, readSignal, SignalError, type SignalRow } from "./signals.ts";
-import type { AlertState, SeriesState } from "./state_machine.ts";
+import { type AlertState, INITIAL_STATE, type SeriesState } from "./state_machine.ts";
 
 const MINUTE = 60_000;
 const LOCK_KEY = 7_212_001;
@@ -268,7 +268,7 @@ async function evaluateRule(
     seen.add(fp);
     const key = `${rule.name}\u0000${fp}`;
     const current = series.get(key) ??
-      { rule: rule.name, fingerprint: fp, labels, state: initial() };
+      { rule: rule.name, fingerprint: fp, labels, state: INITIAL_STATE };
     let value: number | null;
     if (rule.signal.kind === "sql" && rule.signal.increaseOverMs !== null) {
       value = await increase(tx, rule, fp, at, row, rule.signal.increaseOverMs);
@@ -574,19 +574,6 @@ function ratio(value: number, denominator: number | null): number | null {
   if (!Number.isFinite(value)) return null;
   if (denominator === null) return value;
   return Number.isFinite(denominator) && denominator > 0 ? value / denominator : null;
-}
-
-function initial(): SeriesState {
-  return {
-    state: "inactive",
-    activeAt: null,
-    firedAt: null,
-    lastBreachAt: null,
-    lastSeenAt: null,
-    resolvedAt: null,
-    nodataSince: null,
-    value: null,
-  };
 }
 
 function round(x: number): number {
