@@ -243,7 +243,7 @@ Deno.test({
   ...opts,
   name: "deno task alerts:silence adds, lists and expires a silence",
   async fn() {
-    const run = async (...args: string[]) => {
+    const silenceCli = async (...args: string[]) => {
       const out = await new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", "scripts/alert_silence.ts", "--url", ctx.server.url, ...args],
         cwd: new URL("../../", import.meta.url).pathname,
@@ -252,7 +252,7 @@ Deno.test({
       const dec = new TextDecoder();
       return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
     };
-    const added = await run(
+    const added = await silenceCli(
       "add",
       "--matchers",
       'alertname="RevenueDrop"',
@@ -265,11 +265,11 @@ Deno.test({
     const silence = JSON.parse(added.stdout);
     assert.equal(silence.state, "active");
     assert.equal(silence.created_by, "service_role");
-    const listed = await run("list");
+    const listed = await silenceCli("list");
     assert.ok(JSON.parse(listed.stdout).data.some((s: { id: string }) => s.id === silence.id));
-    const expired = await run("expire", silence.id);
+    const expired = await silenceCli("expire", silence.id);
     assert.equal(JSON.parse(expired.stdout).state, "expired");
-    const refused = await run(
+    const refused = await silenceCli(
       "add",
       "--matchers",
       "alertname=~(",
