@@ -116,7 +116,7 @@ async function supabaseCliSuite(cluster: PgCluster): Promise<SuiteResult> {
     "--db-url",
     cluster.url() + "?sslmode=disable",
     "--schema",
-    "public,private,demo,shop_api",
+    "public,private,demo,shop_api,notify",
     "--fail-on",
     "error",
   ]);

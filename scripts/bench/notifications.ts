@@ -6,7 +6,7 @@
  *    the `orders_publish_placed` trigger on and off, interleaved in rounds within one run, p50 and
  *    p95 of each (client round trip, commit included, where the deferred trigger runs);
  * 2. delivery throughput per channel to local receivers that answer at once: webhooks (signed),
- *    email through the Resend SDK (batches of 100), PagerDuty, and Slack through the shared rate
+ *    email through the Resend SDK (one batch per claim of 50), PagerDuty, and Slack through the shared rate
  *    limit (one message a second per webhook, a burst of two) with one and with four webhooks.
  *
  * Metrics are on (flushed to the cluster's metrics store) and the Slack limit uses the Postgres
@@ -286,7 +286,7 @@ async function benchDelivery(url: string, total: number): Promise<DeliveryRow[]>
       webhook.requests,
     );
     await run(
-      "email (Resend SDK, batches of 100)",
+      "email (Resend SDK, one batch per claim of 50)",
       "none",
       total,
       (i) =>
@@ -381,7 +381,7 @@ Target: the confirmation adds at most 0.3 ms at p50.
 
 Messages queued first, then delivered by \`deliverDue()\` runs (batches of 50, 8 destinations at
 once) until none is left, to local receivers that answer at once. Requests counts what the
-receiver got (Resend batches carry up to 100 emails).
+receiver got (a Resend batch carries the first attempts of one claim).
 
 | channel | messages | requests | seconds | messages/s | channel limit |
 | ------- | -------- | -------- | ------- | ---------- | ------------- |

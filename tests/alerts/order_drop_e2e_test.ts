@@ -54,6 +54,10 @@ Deno.test({
       assert.ok(recent < 10, `${recent} orders in the last 20 minutes`);
 
       server = await startDevServer({ dbUrl: testDatabaseUrl() });
+      // The dev stack syncs the repository's notification routes when it starts: point them at
+      // the recorders again (the server already has their secrets in its environment).
+      await useReceivers(sql, receivers);
+      await sql`update notify.settings set lease = interval '60 seconds' where id`;
       const orderDrop = () =>
         receivers.slack.accepted().filter((r) => r.body.includes("OrderDrop"));
       const deadline = Date.now() + 5 * MIN;

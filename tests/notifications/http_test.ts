@@ -238,6 +238,15 @@ Deno.test("the notifications function over HTTP: enqueue, publish, refusals, dea
     const run = await call(service, "notifications/deliver", "POST", { budget_ms: 1000 });
     assert.equal(run.status, 200);
     assert.equal(typeof run.body.claimed, "number");
+    // An operator's `curl -X POST` sends no body at all.
+    const bare = await fetch(`${server.url}/functions/v1/notifications/deliver`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.serviceRoleKey}` },
+    });
+    assert.equal(bare.status, 200);
+    assert.equal(typeof (await bare.json()).claimed, "number");
+    const badBudget = await call(service, "notifications/deliver", "POST", { budget_ms: "soon" });
+    assert.equal(badBudget.status, 422);
   } finally {
     await server.stop();
     await closeReceivers(receivers);

@@ -14,6 +14,7 @@
  * | `POST /dead/retry`             | service role, admins  | queue every dead letter (of a channel) |
  * @module
  */
+import type { Context } from "hono";
 import { z } from "zod";
 import { authenticate, requireRole } from "../_shared/auth/caller.ts";
 import { getDb } from "../_shared/db/client.ts";
@@ -81,23 +82,33 @@ const deliverBody = z.object({
   budget_ms: z.number().int().min(100).max(45_000).optional(),
 }).strict();
 
-app.post(
-  "/deliver",
-  requireRole("service_role"),
-  validate({ body: deliverBody.optional() }),
-  async (c) => {
-    const body = validInput<{ body: z.ZodOptional<typeof deliverBody> }>(c).body ?? {};
-    const report = await withDbErrors(() =>
-      deliverDue({
-        sql: getDb(),
-        rateLimits: slackRateLimits(),
-        budgetMs: body.budget_ms ?? 20_000,
-      })
-    );
-    c.header("cache-control", "no-store");
-    return c.json(report);
-  },
-);
+/**
+ * The JSON body parsed by `schema`, or `{}` when there is none: pg_net posts `{}`, an operator's
+ * `curl -X POST` nothing at all. A body that is there is validated like any other.
+ */
+async function optionalBody<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+): Promise<z.output<S>> {
+  if ((await c.req.raw.clone().arrayBuffer()).byteLength === 0) {
+    return schema.parse({});
+  }
+  await validate({ body: schema })(c, () => Promise.resolve());
+  return validInput<{ body: S }>(c).body;
+}
+
+app.post("/deliver", requireRole("service_role"), async (c) => {
+  const body = await optionalBody(c, deliverBody);
+  const report = await withDbErrors(() =>
+    deliverDue({
+      sql: getDb(),
+      rateLimits: slackRateLimits(),
+      budgetMs: body.budget_ms ?? 20_000,
+    })
+  );
+  c.header("cache-control", "no-store");
+  return c.json(report);
+});
 
 const channel = z.enum(CHANNELS);
 const messageBody = z.object({
@@ -282,16 +293,11 @@ app.get(
 
 const retryDeadBody = z.object({ channel: channel.optional() }).strict();
 
-app.post(
-  "/dead/retry",
-  requireRole("service_role", "admin"),
-  validate({ body: retryDeadBody.optional() }),
-  async (c) => {
-    const body = validInput<{ body: z.ZodOptional<typeof retryDeadBody> }>(c).body ?? {};
-    const retried = await withDbErrors(() => outbox.retryDead(getDb(), body.channel));
-    if (retried > 0) deliverSoon();
-    return c.json({ retried });
-  },
-);
+app.post("/dead/retry", requireRole("service_role", "admin"), async (c) => {
+  const body = await optionalBody(c, retryDeadBody);
+  const retried = await withDbErrors(() => outbox.retryDead(getDb(), body.channel));
+  if (retried > 0) deliverSoon();
+  return c.json({ retried });
+});
 
 export default app;

@@ -61,10 +61,10 @@ function everyFamily(): ExpositionSample[] {
   r.setLatest("comptoir_alerts", { state: "firing" }, 1);
   r.inc("comptoir_alert_notifications_total", { status: "firing" });
   r.inc("comptoir_alert_notifications_suppressed_total", { reason: "cooldown" }, 3);
-  for (const outcome of ["delivered", "failed", "dead"] as const) {
-    r.inc(`comptoir_notifications_${outcome}_total`, { channel: "slack" });
-  }
-  r.observe("comptoir_notifications_delivery_latency_seconds", { channel: "slack" }, 0.8);
+  r.inc("comptoir_notifications_delivered_total", { channel: "slack" });
+  r.inc("comptoir_notifications_failed_total", { channel: "slack" });
+  r.inc("comptoir_notifications_dead_total", { channel: "webhook" });
+  r.observe("comptoir_notifications_delivery_latency_seconds", { channel: "slack" }, 1.5);
   const samples: ExpositionSample[] = r.drain();
   const view = 'view="private.products_stats"';
   samples.push(
@@ -85,11 +85,16 @@ function everyFamily(): ExpositionSample[] {
       value: 0,
     },
     ...[
-      "comptoir_notifications_enqueued_total",
-      "comptoir_notifications_backlog",
-      "comptoir_notifications_oldest_pending_age_seconds",
-      "comptoir_notifications_dead_letters",
-    ].map((name) => ({ name, labels: 'channel="slack"', le: "", value: 1 })),
+      ["comptoir_notifications_enqueued_total", 9],
+      ["comptoir_notifications_backlog", 2],
+      ["comptoir_notifications_oldest_pending_age_seconds", 4.5],
+      ["comptoir_notifications_dead_letters", 1],
+    ].map(([name, value]) => ({
+      name: name as string,
+      labels: 'channel="email"',
+      le: "",
+      value: value as number,
+    })),
     {
       name: "comptoir_build_info",
       labels: 'version="0.1.0",commit="unknown",deno_version="2.9.6"',
