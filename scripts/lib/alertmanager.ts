@@ -32,6 +32,8 @@ export interface AlertmanagerOptions {
   pagerdutyUrl?: string;
   /** Sets every `group_wait` and `group_interval` to 1s. */
   fastTimers?: boolean;
+  /** Replaces the URL of the alerts function's webhook (the comptoir-alerts receiver). */
+  alertsWebhookUrl?: string;
   /** Alertmanager binary (Debian names it prometheus-alertmanager). */
   binary?: string;
   /** How long to wait for `/-/ready`. */
@@ -66,10 +68,11 @@ export interface RunningAlertmanager {
  */
 export function renderAlertmanagerConfig(
   config: string,
-  { secretsDir, pagerdutyUrl, fastTimers = false }: {
+  { secretsDir, pagerdutyUrl, fastTimers = false, alertsWebhookUrl }: {
     secretsDir: string;
     pagerdutyUrl?: string;
     fastTimers?: boolean;
+    alertsWebhookUrl?: string;
   },
 ): string {
   let rendered = config.replaceAll(
@@ -81,6 +84,14 @@ export function renderAlertmanagerConfig(
       throw new RangeError("The configuration has no global pagerduty_url to replace");
     }
     rendered = rendered.replace(/^( {2}pagerduty_url: ).*$/m, `$1${JSON.stringify(pagerdutyUrl)}`);
+  }
+  if (alertsWebhookUrl !== undefined) {
+    const pattern =
+      /^(\s*- url: )https:\/\/YOUR-PROJECT-REF\.supabase\.co\/functions\/v1\/alerts\/alertmanager$/m;
+    if (!pattern.test(rendered)) {
+      throw new RangeError("The configuration has no alerts webhook URL");
+    }
+    rendered = rendered.replace(pattern, `$1${JSON.stringify(alertsWebhookUrl)}`);
   }
   if (fastTimers) {
     rendered = rendered.replace(
@@ -123,6 +134,7 @@ export async function startAlertmanager(
     secrets,
     pagerdutyUrl,
     fastTimers = false,
+    alertsWebhookUrl,
     binary = "prometheus-alertmanager",
     readyTimeoutMs = 20_000,
   } = options;
@@ -148,6 +160,7 @@ export async function startAlertmanager(
         secretsDir: `${dir}/secrets/`,
         pagerdutyUrl,
         fastTimers,
+        alertsWebhookUrl,
       }),
     );
     const url = `http://127.0.0.1:${port}`;

@@ -183,7 +183,13 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         }
         const res = await fetch(`${gateway.url}/functions/v1/${target.function}${target.path}`, {
           method: "POST",
-          headers: { authorization: `Bearer ${keys.serviceRole}` },
+          // An empty JSON object: what pg_net's net.http_post sends by default, and a body the
+          // functions' JSON routes accept.
+          headers: {
+            authorization: `Bearer ${keys.serviceRole}`,
+            "content-type": "application/json",
+          },
+          body: "{}",
         });
         await res.body?.cancel();
         if (!res.ok) throw new Error(`${target.function}${target.path} answered ${res.status}`);

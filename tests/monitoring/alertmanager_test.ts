@@ -6,43 +6,47 @@ import {
   startAlertmanager,
 } from "../../scripts/lib/alertmanager.ts";
 import { ALERTMANAGER_CONFIG, loadAlertRules } from "./monitoring_files.ts";
+import { alertmanagerPayload } from "../../supabase/functions/alerts/alertmanager_webhook.ts";
+import { fingerprint } from "../../supabase/functions/alerts/fingerprint.ts";
 import { startRecorder } from "./recorder.ts";
 
 const ALERTMANAGER_PORT = 59093;
 
 /**
  * Where each alert of alerts.yml must be delivered, by `alertname/severity`. A new alert fails the
- * test below until its route is written here.
+ * test below until its route is written here. Every alert goes to the alerts function first
+ * (comptoir-alerts, which continues to the other routes).
  */
 const EXPECTED_RECEIVERS: Record<string, string> = {
-  "ServiceDown/critical": "pagerduty-critical,slack-platform",
-  "DatabaseDown/critical": "pagerduty-critical,slack-platform",
-  "SupabaseMetricsDown/warning": "slack-platform",
-  "HighErrorRate/critical": "pagerduty-critical",
-  "ModerateErrorRate/warning": "slack-warnings",
-  "HighLatencyP99/critical": "pagerduty-critical",
-  "AnomalousRequestRate/warning": "slack-warnings",
-  "AvailabilityErrorBudgetBurn/critical": "pagerduty-critical",
-  "AvailabilityErrorBudgetBurn/warning": "slack-warnings",
-  "LatencyErrorBudgetBurn/critical": "pagerduty-critical",
-  "LatencyErrorBudgetBurn/warning": "slack-warnings",
-  "HighDatabaseLatency/warning": "slack-platform",
-  "DatabasePoolSaturated/warning": "slack-platform",
-  "MaterializedViewStale/warning": "slack-platform",
-  "CronJobFailing/warning": "slack-platform",
-  "CacheHitRatioLow/warning": "slack-platform",
-  "RateLimitSpike/warning": "slack-warnings",
-  "RateLimiterFailingOpen/warning": "slack-warnings",
-  "CircuitBreakerOpen/warning": "slack-warnings",
-  "AuthFailureSpike/warning": "slack-warnings",
-  "OrderDrop/warning": "slack-business",
-  "NoOrders/critical": "pagerduty-critical,slack-business",
-  "CheckoutFailureRateHigh/warning": "slack-business",
-  "LowStockProducts/info": "slack-business",
-  "AuditChainBroken/critical": "pagerduty-critical,slack-platform",
-  "AuditVerificationStale/warning": "slack-platform",
-  "NotificationsBacklogOld/warning": "slack-platform",
-  "NotificationsDeadLettered/warning": "slack-platform",
+  "ServiceDown/critical": "comptoir-alerts,pagerduty-critical,slack-platform",
+  "DatabaseDown/critical": "comptoir-alerts,pagerduty-critical,slack-platform",
+  "SupabaseMetricsDown/warning": "comptoir-alerts,slack-platform",
+  "HighErrorRate/critical": "comptoir-alerts,pagerduty-critical",
+  "ModerateErrorRate/warning": "comptoir-alerts,slack-warnings",
+  "HighLatencyP99/critical": "comptoir-alerts,pagerduty-critical",
+  "AnomalousRequestRate/warning": "comptoir-alerts,slack-warnings",
+  "AvailabilityErrorBudgetBurn/critical": "comptoir-alerts,pagerduty-critical",
+  "AvailabilityErrorBudgetBurn/warning": "comptoir-alerts,slack-warnings",
+  "LatencyErrorBudgetBurn/critical": "comptoir-alerts,pagerduty-critical",
+  "LatencyErrorBudgetBurn/warning": "comptoir-alerts,slack-warnings",
+  "HighDatabaseLatency/warning": "comptoir-alerts,slack-platform",
+  "DatabasePoolSaturated/warning": "comptoir-alerts,slack-platform",
+  "MaterializedViewStale/warning": "comptoir-alerts,slack-platform",
+  "CronJobFailing/warning": "comptoir-alerts,slack-platform",
+  "CacheHitRatioLow/warning": "comptoir-alerts,slack-platform",
+  "RateLimitSpike/warning": "comptoir-alerts,slack-warnings",
+  "RateLimiterFailingOpen/warning": "comptoir-alerts,slack-warnings",
+  "CircuitBreakerOpen/warning": "comptoir-alerts,slack-warnings",
+  "AuthFailureSpike/warning": "comptoir-alerts,slack-warnings",
+  "OrderDrop/warning": "comptoir-alerts,slack-business",
+  "NoOrders/critical": "comptoir-alerts,pagerduty-critical,slack-business",
+  "CheckoutFailureRateHigh/warning": "comptoir-alerts,slack-business",
+  "LowStockProducts/info": "comptoir-alerts,slack-business",
+  "AuditChainBroken/critical": "comptoir-alerts,pagerduty-critical,slack-platform",
+  "AuditVerificationStale/warning": "comptoir-alerts,slack-platform",
+  "NotificationsBacklogOld/warning": "comptoir-alerts,slack-platform",
+  "NotificationsDeadLettered/warning": "comptoir-alerts,slack-platform",
+  "AlertEvaluationStalled/warning": "comptoir-alerts,slack-platform",
 };
 
 Deno.test("amtool check-config accepts the Alertmanager configuration and its templates", async () => {
@@ -84,11 +88,13 @@ Deno.test("a real Alertmanager notifies the right channels and holds back inhibi
     secretFilesOf(config).map((name) => [name, `${recorder.url}/${name}`]),
   );
   secrets.pagerduty_routing_key = "test-routing-key";
+  secrets.comptoir_alerts_token = "test-alerts-token";
   const alertmanager = await startAlertmanager({
     port: ALERTMANAGER_PORT,
     secrets,
     pagerdutyUrl: `${recorder.url}/pagerduty`,
     fastTimers: true,
+    alertsWebhookUrl: `${recorder.url}/comptoir_alerts`,
   });
   try {
     const runbook = (name: string) =>
@@ -161,11 +167,14 @@ Deno.test("a real Alertmanager notifies the right channels and holds back inhibi
       "/slack_alerts_business_url": ["LowStockProducts"],
       "/pagerduty": ["DatabaseDown", "AvailabilityErrorBudgetBurn"],
     };
+    // Alertmanager's inhibition holds an alert back from every receiver, the alerts function's too.
+    const sentToAlerts = 4;
     const deliveries = await recorder.waitFor(
       (requests) =>
         Object.entries(expected).every(([path, names]) =>
           requests.filter((r) => r.path === path).length >= names.length
-        ),
+        ) &&
+        requests.filter((r) => r.path === "/comptoir_alerts").length >= sentToAlerts,
       20_000,
     );
     // Let a late, wrong notification arrive before judging what was delivered.
@@ -183,6 +192,28 @@ Deno.test("a real Alertmanager notifies the right channels and holds back inhibi
       }
       assert.ok(deliveries.length > 0);
     });
+
+    await t.step(
+      "the alerts function receives each alert Alertmanager does not inhibit, as version 4",
+      () => {
+        const calls = recorder.requests.filter((r) => r.path === "/comptoir_alerts");
+        const names = new Set<string>();
+        for (const call of calls) {
+          assert.equal(call.headers.get("authorization"), "Bearer test-alerts-token");
+          // The payload Alertmanager really sends parses with the function's schema, and its
+          // fingerprints are the function's own.
+          const payload = alertmanagerPayload.parse(call.body);
+          assert.equal(payload.version, "4");
+          assert.equal(payload.receiver, "comptoir-alerts");
+          for (const alert of payload.alerts) {
+            assert.equal(alert.fingerprint, fingerprint(alert.labels));
+            names.add(`${alert.labels.alertname}/${alert.labels.severity}`);
+          }
+        }
+        assert.equal(names.size, sentToAlerts, [...names].join(", "));
+        assert.ok(!names.has("HighDatabaseLatency/warning"), "inhibited by DatabaseDown");
+      },
+    );
 
     await t.step("Slack messages carry the summary, the description and the runbook", () => {
       const [message] = recorder.requests

@@ -106,6 +106,7 @@ Deno.test("a real Prometheus runs the shipped rules, parses every dashboard quer
     secrets,
     pagerdutyUrl: `${fake.url}/pagerduty`,
     fastTimers: true,
+    alertsWebhookUrl: `${fake.url}/comptoir_alerts`,
   });
   const rulesDir = await Deno.makeTempDir({ prefix: "comptoir-rules-" });
   let prometheus;

@@ -24,6 +24,9 @@ import {
 import { type Recorder, startRecorder } from "../monitoring/recorder.ts";
 import { METRICS_TOKEN, MONITORED_ENV, waitFor } from "./_support.ts";
 
+/** The bearer token Alertmanager sends to the dev server's alerts function. */
+export const ALERTS_WEBHOOK_TOKEN = "e2e-alerts-webhook-token";
+
 /** Ports given to the monitoring end-to-end tests. */
 export const PROMETHEUS_PORT = 59190;
 export const ALERTMANAGER_PORT = 59193;
@@ -95,7 +98,7 @@ export async function startMonitoringStack(
   try {
     const server = await startDevServer({
       dbUrl: testDatabaseUrl(),
-      env: { ...MONITORED_ENV, ...env },
+      env: { ...MONITORED_ENV, COMPTOIR_ALERTMANAGER_TOKEN: ALERTS_WEBHOOK_TOKEN, ...env },
     });
     cleanups.push(() => server.stop());
 
@@ -110,11 +113,14 @@ export async function startMonitoringStack(
         secretFilesOf(config).map((name) => [name, `${rec.url}/${name}`]),
       );
       secrets.pagerduty_routing_key = "e2e-routing-key";
+      secrets.comptoir_alerts_token = ALERTS_WEBHOOK_TOKEN;
       const am = await startAlertmanager({
         port: ALERTMANAGER_PORT,
         secrets,
         pagerdutyUrl: `${rec.url}/pagerduty`,
         fastTimers: true,
+        // The dev server's alerts function: Prometheus's alerts join the SQL rules' there.
+        alertsWebhookUrl: `${server.url}/functions/v1/alerts/alertmanager`,
       });
       alertmanager = am;
       cleanups.push(() => am.stop());

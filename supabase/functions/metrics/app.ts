@@ -17,15 +17,16 @@ import {
 import { recordAuthAttempt, recordAuthFailure } from "../_shared/metrics/hooks.ts";
 import { metricsPipeline } from "../_shared/metrics/pipeline.ts";
 import { collectScrape } from "./collect.ts";
-import { checkMetricsToken } from "./token.ts";
+import { checkBearerToken } from "../_shared/auth/bearer_token.ts";
 
 const app = createFunctionApp("metrics");
 
 app.get("/", async (c) => {
   recordAuthAttempt("metrics_token");
-  const refusal = await checkMetricsToken(
+  const refusal = await checkBearerToken(
     c.req.header("authorization"),
     Deno.env.get("COMPTOIR_METRICS_TOKEN"),
+    { token: "metrics token", secretName: "COMPTOIR_METRICS_TOKEN" },
   );
   if (refusal) {
     recordAuthFailure("metrics_token", refusal.reason);

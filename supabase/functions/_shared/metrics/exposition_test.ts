@@ -61,6 +61,11 @@ function everyFamily(): ExpositionSample[] {
   r.inc("comptoir_export_bytes_total", exportLabels, 61_800_000);
   r.observe("comptoir_export_duration_seconds", exportLabels, 2.3);
   r.inc("comptoir_export_pages_total", { ...exportLabels, outcome: "complete" });
+  r.inc("comptoir_alert_evaluations_total", { result: "evaluated" });
+  r.observe("comptoir_alert_evaluation_duration_seconds", {}, 0.04);
+  r.setLatest("comptoir_alerts", { state: "firing" }, 1);
+  r.inc("comptoir_alert_notifications_total", { status: "firing" });
+  r.inc("comptoir_alert_notifications_suppressed_total", { reason: "cooldown" }, 3);
   r.inc("comptoir_notifications_delivered_total", { channel: "slack" });
   r.inc("comptoir_notifications_failed_total", { channel: "slack" });
   r.inc("comptoir_notifications_dead_total", { channel: "webhook" });

@@ -5,6 +5,9 @@
  * @module
  */
 import {
+  ALERT_EVALUATION_RESULT_LABEL,
+  ALERT_STATE_LABEL,
+  ALERT_STATUS_LABEL,
   AUTH_FAILURE_REASON_LABEL,
   AUTH_METHOD_LABEL,
   BREAKER_STATE_LABEL,
@@ -29,6 +32,7 @@ import {
   ROUTE_LABEL,
   SQLSTATE_CLASS_LABEL,
   STATUS_CLASS_LABEL,
+  SUPPRESSION_REASON_LABEL,
   TIER_LABEL,
   VIEW_LABEL,
 } from "./labels.ts";
@@ -106,6 +110,9 @@ const EXPORT_LABELS = [
   ["resource", EXPORT_RESOURCE_LABEL],
   ["format", EXPORT_FORMAT_LABEL],
 ] as const;
+/** Buckets of `comptoir_alert_evaluation_duration_seconds`. */
+export const ALERT_EVALUATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
 /** Buckets of `comptoir_notifications_delivery_latency_seconds` (enqueue to delivered). */
 export const NOTIFICATION_LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
@@ -410,6 +417,42 @@ export const FAMILIES: readonly MetricFamily[] = [
     aggregation: "latest",
   },
   {
+    name: "comptoir_alert_evaluations_total",
+    type: "counter",
+    help: "Scheduled alert evaluations, by result.",
+    labels: [["result", ALERT_EVALUATION_RESULT_LABEL]],
+    aggregation: "sum",
+  },
+  {
+    name: "comptoir_alert_evaluation_duration_seconds",
+    type: "histogram",
+    help: "Duration of one alert evaluation (every rule, catch-up included).",
+    labels: [],
+    aggregation: "sum",
+    buckets: ALERT_EVALUATION_BUCKETS,
+  },
+  {
+    name: "comptoir_alerts",
+    type: "gauge",
+    help: "Series of the alert rules by state, after the last evaluation.",
+    labels: [["state", ALERT_STATE_LABEL]],
+    aggregation: "latest",
+  },
+  {
+    name: "comptoir_alert_notifications_total",
+    type: "counter",
+    help: "Alert notifications published to the outbox (one per group and instant).",
+    labels: [["status", ALERT_STATUS_LABEL]],
+    aggregation: "sum",
+  },
+  {
+    name: "comptoir_alert_notifications_suppressed_total",
+    type: "counter",
+    help: "Alerts not notified on their own, by reason.",
+    labels: [["reason", SUPPRESSION_REASON_LABEL]],
+    aggregation: "sum",
+  },
+  {
     name: "comptoir_notifications_enqueued_total",
     type: "counter",
     help: "Notifications queued in the outbox.",
@@ -510,6 +553,9 @@ export type CounterName =
   | "comptoir_export_rows_total"
   | "comptoir_export_bytes_total"
   | "comptoir_export_pages_total"
+  | "comptoir_alert_evaluations_total"
+  | "comptoir_alert_notifications_total"
+  | "comptoir_alert_notifications_suppressed_total"
   | "comptoir_notifications_delivered_total"
   | "comptoir_notifications_failed_total"
   | "comptoir_notifications_dead_total";
@@ -521,6 +567,7 @@ export type HistogramName =
   | "comptoir_db_query_duration_seconds"
   | "comptoir_materialized_view_refresh_duration_seconds"
   | "comptoir_export_duration_seconds"
+  | "comptoir_alert_evaluation_duration_seconds"
   | "comptoir_notifications_delivery_latency_seconds";
 
 /** Names of the gauges set by isolates (per isolate or latest value). */
@@ -535,4 +582,5 @@ export type IsolateGaugeName =
 /** Names of the gauges whose latest written value wins. */
 export type LatestGaugeName =
   | "comptoir_rate_limit_adaptive_factor"
-  | "comptoir_circuit_breaker_state";
+  | "comptoir_circuit_breaker_state"
+  | "comptoir_alerts";

@@ -275,6 +275,57 @@ export function recordExportPage(page: ExportPageRecord): void {
   inc("comptoir_export_pages_total", { ...labels, outcome: page.outcome });
 }
 
+/** What one alert evaluation did, as the alerts function reports it. */
+export interface AlertEvaluationLike {
+  result: "evaluated" | "already_evaluated" | "failed";
+  seconds: number;
+  /** Series by state after it (absent when nothing was evaluated). */
+  states?: { pending: number; firing: number; nodata: number };
+  notifications?: readonly { status: string }[];
+  suppressed?: Readonly<Record<string, number>>;
+}
+
+/**
+ * Records one alert evaluation: its result and duration, the series by state, the notifications
+ * published and the alerts suppressed by reason.
+ *
+ * @example
+ * ```ts
+ * recordAlertEvaluation({ result: "evaluated", seconds: 0.08, states: { pending: 0, firing: 1, nodata: 0 } });
+ * ```
+ */
+export function recordAlertEvaluation(evaluation: AlertEvaluationLike): void {
+  if (!METRICS_ENABLED) return;
+  inc("comptoir_alert_evaluations_total", { result: evaluation.result });
+  observe("comptoir_alert_evaluation_duration_seconds", {}, evaluation.seconds);
+  const { registry, flusher } = metricsPipeline();
+  if (evaluation.states) {
+    for (const [state, count] of Object.entries(evaluation.states)) {
+      registry.setLatest("comptoir_alerts", { state }, count);
+    }
+  }
+  for (const n of evaluation.notifications ?? []) {
+    inc("comptoir_alert_notifications_total", { status: n.status });
+  }
+  recordAlertsSuppressed(evaluation.suppressed ?? {});
+  flusher.notify();
+}
+
+/**
+ * Counts alerts that were not notified on their own, by reason (`dedup`, `cooldown`, `group`,
+ * `inhibition`, `silence`).
+ *
+ * @example
+ * ```ts
+ * recordAlertsSuppressed({ dedup: 2 });
+ * ```
+ */
+export function recordAlertsSuppressed(byReason: Readonly<Record<string, number>>): void {
+  for (const [reason, count] of Object.entries(byReason)) {
+    if (count > 0) inc("comptoir_alert_notifications_suppressed_total", { reason }, count);
+  }
+}
+
 /**
  * Records how one delivery attempt of the notifications outbox ended: `delivered` (with the time
  * since the message was queued), `failed` (to be retried) or `dead` (given up on).

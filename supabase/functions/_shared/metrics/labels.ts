@@ -106,7 +106,9 @@ export const EVICTION_REASON_LABEL: LabelRule = {
 };
 
 /** `method` of authentication. */
-export const AUTH_METHOD_LABEL: LabelRule = { values: set("jwt", "api_key", "metrics_token") };
+export const AUTH_METHOD_LABEL: LabelRule = {
+  values: set("jwt", "api_key", "metrics_token", "alertmanager_token"),
+};
 
 /** `reason` of authentication failures. */
 export const AUTH_FAILURE_REASON_LABEL: LabelRule = {
@@ -132,7 +134,23 @@ export const RESULT_LABEL: LabelRule = { values: set("allowed", "limited", "fail
 
 /** `dependency`: one value per breaker-protected dependency. */
 export const DEPENDENCY_LABEL: LabelRule = {
-  values: set("postgres", "redis", "resend", "slack", "pagerduty", "webhook"),
+  values: set("postgres", "redis", "resend", "slack", "pagerduty", "webhook", "prometheus"),
+};
+
+/** `state`: alert states counted by `comptoir_alerts`. */
+export const ALERT_STATE_LABEL: LabelRule = { values: set("pending", "firing", "nodata") };
+
+/** `status`: what an alert notification says. */
+export const ALERT_STATUS_LABEL: LabelRule = { values: set("firing", "resolved") };
+
+/** `result`: how an alert evaluation ended. */
+export const ALERT_EVALUATION_RESULT_LABEL: LabelRule = {
+  values: set("evaluated", "already_evaluated", "failed"),
+};
+
+/** `reason`: why an alert was not notified on its own. */
+export const SUPPRESSION_REASON_LABEL: LabelRule = {
+  values: set("dedup", "cooldown", "group", "inhibition", "silence"),
 };
 
 /** `channel`: a notifications outbox channel. */

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import { parseDuration, parseRuleConfig, RuleConfigError } from "./rules.ts";
+
+const SHIPPED = new URL("../../../config/alerting/rules.yaml", import.meta.url);
+
+function shipped(): Record<string, unknown> {
+  return parse(Deno.readTextFileSync(SHIPPED)) as Record<string, unknown>;
+}
+
+Deno.test("parseDuration() reads Prometheus durations", () => {
+  assert.equal(parseDuration("90s"), 90_000);
+  assert.equal(parseDuration("1h30m"), 5_400_000);
+  assert.equal(parseDuration("0"), 0);
+  assert.throws(() => parseDuration("5 minutes"), RangeError);
+  assert.throws(() => parseDuration("5m3"), RangeError);
+});
+
+Deno.test("parseRuleConfig() accepts the shipped rules, every kind among them", () => {
+  const config = parseRuleConfig(shipped());
+  const kinds = new Set(config.rules.map((r) => r.kind));
+  assert.deepEqual([...kinds].sort(), ["robust_zscore", "seasonal", "static", "zscore"]);
+  const drop = config.rules.find((r) => r.name === "OrderDrop");
+  assert.equal(drop?.forMs, 60_000);
+  assert.equal(config.route.groupWaitMs, 30_000);
+  assert.ok(config.inhibitRules.length > 0);
+});
+
+Deno.test("parseRuleConfig() names one clear error per bad rule", () => {
+  const doc = shipped();
+  const rules = doc.rules as Record<string, unknown>[];
+  doc.rules = [
+    rules[0],
+    { ...rules[0], threshold: "three" },
+    { ...rules[4], for: "5 minutes" },
+    { ...rules[0], kind: "fourier" },
+    { ...rules[0], name: "order_drop" },
+    { ...rules[4], surprise: true },
+    rules[0],
+  ];
+  let error: RuleConfigError | undefined;
+  try {
+    parseRuleConfig(doc);
+  } catch (e) {
+    error = e as RuleConfigError;
+  }
+  assert.ok(error instanceof RuleConfigError);
+  assert.equal(error.problems.length, 6, error.message);
+  assert.match(error.problems[0], /^rules\[1\] \(OrderDrop\): threshold: /);
+  assert.match(
+    error.problems[1],
+    /^rules\[2\] \(LowStockProducts\): for: invalid duration "5 minutes"/,
+  );
+  assert.match(error.problems[2], /^rules\[3\] \(OrderDrop\): kind: /);
+  assert.match(error.problems[3], /^rules\[4\] \(order_drop\): name: must be an alert name/);
+  assert.match(error.problems[4], /^rules\[5\] \(LowStockProducts\): .*surprise/);
+  assert.match(error.problems[5], /^rules\[6\] \(OrderDrop\): another rule has the same name/);
+});
+
+Deno.test("parseRuleConfig() rejects bad matchers and sections", () => {
+  const doc = shipped();
+  doc.inhibit_rules = [{ source_matchers: ['alertname=~"("'], target_matchers: ["a=b"] }];
+  assert.throws(() => parseRuleConfig(doc), /inhibit_rules\[0\]\.source_matchers: matcher/);
+  assert.throws(() => parseRuleConfig({ rules: [] }), /route: /);
+  assert.throws(() => parseRuleConfig(null), RuleConfigError);
+});
