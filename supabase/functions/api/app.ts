@@ -111,15 +111,14 @@ api.route({
   errors: [400, 404, 429, 503],
   ...protect("GET /categories/:id/products"),
   handler: async (c, { params, query }, v) => {
-    const sql = getDb();
-    if (!await withDbErrors(() => catalog.categoryExists(sql, params.id), READ)) {
-      throw notFound(`Category ${params.id}`);
-    }
-    const { rows, next } = await withDbErrors(
-      () => catalog.searchProducts(sql, { ...query, category_id: params.id }),
+    const page = await withDbErrors(
+      () => catalog.categoryProducts(getDb(), params.id, query),
       READ,
     );
-    return c.json(present.page(v, rows.map((r) => present.product(r, v)), query.limit, next));
+    if (!page) throw notFound(`Category ${params.id}`);
+    return c.json(
+      present.page(v, page.rows.map((r) => present.product(r, v)), query.limit, page.next),
+    );
   },
 });
 
@@ -246,11 +245,11 @@ api.route({
   errors: [400, 401, 403, 429, 503],
   ...protect("GET /dashboard/top-products"),
   handler: async (c, { query }) => {
-    const doc = await withDbErrors(
-      () => reports.salesDashboard(getDb(), callerOf(c), query.days),
+    const data = await withDbErrors(
+      () => reports.topProducts(getDb(), callerOf(c), query.days, query.limit),
       READ,
     );
-    return c.json({ data: (doc.top_products as unknown[]).slice(0, query.limit) });
+    return c.json({ data });
   },
 });
 

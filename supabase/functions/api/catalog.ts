@@ -1,10 +1,11 @@
 /**
  * Catalog reads: product search and listing, product detail, categories. Public data: the queries
  * filter on active products themselves, so they run as one statement on the pooled connection
- * without a per-request transaction.
+ * without a per-request transaction, each in one round trip (typed parameters: db/params.ts).
  * @module
  */
 import type { Sql } from "../_shared/db/client.ts";
+import { bool, text } from "../_shared/db/params.ts";
 
 /** Product search filters, as validated from the query string. */
 export interface ProductFilters {
@@ -27,7 +28,27 @@ export const SEARCH_MAX_ROWS = 100;
  * the SQL function's maximum cannot ask for more, so it asks for one row after the page instead.
  */
 export async function searchProducts(sql: Sql, f: ProductFilters) {
-  const rows = await searchRows(sql, f, Math.min(f.limit + 1, SEARCH_MAX_ROWS), f.cursor);
+  return await nextPage(sql, f, await searchRows(sql, f, pageLimit(f), f.cursor));
+}
+
+/**
+ * The products page of a category, or `undefined` when the category does not exist: the
+ * existence check and the page go out together (one round trip).
+ */
+export async function categoryProducts(sql: Sql, categoryId: number, f: ProductFilters) {
+  const filters = { ...f, category_id: categoryId };
+  const [[{ found }], rows] = await sql.batch(
+    [
+      sql`select exists (select 1 from public.categories where id = ${categoryId}) as found`,
+      searchRows(sql, filters, pageLimit(filters), filters.cursor),
+    ] as const,
+  );
+  return found ? await nextPage(sql, filters, rows) : undefined;
+}
+
+const pageLimit = (f: ProductFilters) => Math.min(f.limit + 1, SEARCH_MAX_ROWS);
+
+async function nextPage(sql: Sql, f: ProductFilters, rows: readonly Record<string, unknown>[]) {
   let more = rows.length > f.limit;
   if (!more && rows.length === f.limit && f.limit === SEARCH_MAX_ROWS) {
     const last = rows[rows.length - 1].cursor as Record<string, unknown>;
@@ -41,8 +62,10 @@ function searchRows(sql: Sql, f: ProductFilters, limit: number, after?: Record<s
   return sql`
     select id, sku, name, price_cents, currency, category_id, available, cursor
     from public.search_products(
-      ${f.q ?? null}, ${f.category_id ?? null}, ${f.min_price ?? null}, ${f.max_price ?? null},
-      ${f.in_stock ?? null}, ${f.sort}, ${limit}, ${after ? sql.json(after as never) : null}
+      ${text(sql, f.q)}, ${f.category_id ?? null}, ${f.min_price ?? null}, ${f.max_price ?? null},
+      ${bool(sql, f.in_stock)}, ${text(sql, f.sort)}, ${limit}, ${
+    after ? sql.json(after as never) : null
+  }
     )`;
 }
 
@@ -65,11 +88,4 @@ export async function listCategories(sql: Sql) {
   return await sql`
     select id, parent_id, name, slug, position, product_count, min_price_cents, max_price_cents
     from public.list_categories()`;
-}
-
-/** Whether a category exists. */
-export async function categoryExists(sql: Sql, id: number): Promise<boolean> {
-  const [row] =
-    await sql`select exists (select 1 from public.categories where id = ${id}) as found`;
-  return row.found;
 }

@@ -29,6 +29,11 @@ export interface Caller {
   dbRole: "anon" | "authenticated" | "service_role";
   /** The verified claims, passed to Postgres as `request.jwt.claims`. */
   claims: JWTPayload;
+  /**
+   * The request's id (`x-request-id`, hono's requestId), passed to Postgres as
+   * `comptoir.request_id` with the claims of every call made for the request.
+   */
+  requestId?: string;
 }
 
 type Verifier = (token: string) => Promise<JWTPayload>;
@@ -132,7 +137,9 @@ const CALLER_KEY = "caller";
 /** Middleware: verifies the caller once per request and stores it for {@linkcode callerOf}. */
 export function authenticate(): MiddlewareHandler {
   return async function authenticateCaller(c, next) {
-    c.set(CALLER_KEY as never, await callerFromRequest(c.req.raw) as never);
+    const caller = await callerFromRequest(c.req.raw);
+    caller.requestId = c.get("requestId" as never) as string | undefined;
+    c.set(CALLER_KEY as never, caller as never);
     await next();
   };
 }
