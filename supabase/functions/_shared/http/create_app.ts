@@ -38,6 +38,11 @@ export interface CreateFunctionAppOptions {
   maxBodyBytes?: number;
   /** Allowed CORS origins; `*` by default like Supabase's examples. */
   corsOrigin?: string | string[];
+  /**
+   * Hono's `getPath`: the path a request is routed by (API versioning routes `/api/products` with
+   * `API-Version: 2` to `/api/v2/products`, see versioning.ts). Default: the URL's path.
+   */
+  getPath?: (request: Request) => string;
 }
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
@@ -54,9 +59,9 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
  */
 export function createFunctionApp<E extends Env = Env>(
   name: string,
-  { maxBodyBytes = 64 * 1024, corsOrigin = "*" }: CreateFunctionAppOptions = {},
+  { maxBodyBytes = 64 * 1024, corsOrigin = "*", getPath }: CreateFunctionAppOptions = {},
 ): Hono<E> {
-  const app = new Hono<E>().basePath(`/${name}`);
+  const app = new Hono<E>(getPath ? { getPath } : {}).basePath(`/${name}`);
 
   // First, so that every response is counted, the ones other middleware answers included.
   if (METRICS_ENABLED) app.use(httpMetrics({ functionName: name }));
