@@ -6,9 +6,9 @@
  */
 import type { Context } from "hono";
 import { createFunctionApp } from "../_shared/http/create_app.ts";
-import { ApiRegistry } from "../_shared/http/openapi.ts";
+import { ApiRegistry, type CachePolicy } from "../_shared/http/openapi.ts";
 import { ProblemError, problems } from "../_shared/http/problem.ts";
-import { withVersioning } from "../_shared/http/versioning.ts";
+import { apiVersioning } from "../_shared/http/versioning.ts";
 import { callerOf } from "../_shared/auth/caller.ts";
 import { getDb } from "../_shared/db/client.ts";
 import { withDbErrors } from "../_shared/db/errors.ts";
@@ -18,9 +18,25 @@ import * as orders from "./orders.ts";
 import * as reports from "./reports.ts";
 import * as present from "./presenters.ts";
 import * as s from "./schemas.ts";
-import { protect } from "./protection.ts";
+import { apiProtection } from "./protection.ts";
 
-const app = createFunctionApp("api");
+const versioning = apiVersioning({
+  basePath: "/api",
+  supported: s.VERSIONS,
+  defaultVersion: "v1",
+  deprecated: {
+    v1: {
+      deprecatedAt: new Date("2026-11-01T00:00:00Z"),
+      sunsetAt: new Date("2027-11-01T00:00:00Z"),
+      successor: "v2",
+    },
+  },
+  unversioned: ["/api/openapi.json"],
+});
+
+const app = createFunctionApp("api", { getPath: versioning.getPath });
+app.use(versioning.middleware);
+app.all(versioning.unsupportedPath, versioning.unsupported);
 
 /** The route table and the OpenAPI document describing it. */
 export const api = new ApiRegistry(app, {
@@ -31,7 +47,14 @@ export const api = new ApiRegistry(app, {
   version: VERSION,
   description:
     "Products, categories, orders, inventory and the sales dashboard of a comptoir shop.",
+  protect: apiProtection.middleware,
 });
+
+/**
+ * Catalog answers are the same for every caller: caches may keep them a minute, and serve them
+ * for five more while they revalidate (an ETag match is a 304 without a body).
+ */
+const CATALOG_CACHE: CachePolicy = { maxAgeSeconds: 60, staleWhileRevalidateSeconds: 300 };
 
 /**
  * Reads are retried on transient database failures; POST /orders is not retried here: a client
@@ -52,7 +75,8 @@ api.route({
     200: (v) => ({ description: "A page of products", schema: s.listSchema(s.productSchema)(v) }),
   },
   errors: [400, 429, 503],
-  ...protect("GET /products"),
+  rateLimit: "catalog",
+  cache: CATALOG_CACHE,
   handler: async (c, { query }, v) => {
     const { rows, next } = await withDbErrors(() => catalog.searchProducts(getDb(), query), READ);
     return c.json(present.page(v, rows.map((r) => present.product(r, v)), query.limit, next));
@@ -67,7 +91,8 @@ api.route({
   request: { params: s.idParams },
   responses: { 200: (v) => ({ description: "The product", schema: s.productDetailSchema(v) }) },
   errors: [400, 404, 429, 503],
-  ...protect("GET /products/:id"),
+  rateLimit: "catalog",
+  cache: CATALOG_CACHE,
   handler: async (c, { params }, v) => {
     const row = await withDbErrors(() => catalog.productDetail(getDb(), params.id), READ);
     if (!row) throw notFound(`Product ${params.id}`);
@@ -92,7 +117,8 @@ api.route({
     }),
   },
   errors: [429, 503],
-  ...protect("GET /categories"),
+  rateLimit: "catalog",
+  cache: CATALOG_CACHE,
   handler: async (c, _input, v) => {
     const rows = await withDbErrors(() => catalog.listCategories(getDb()), READ);
     return c.json({ data: rows.map((r) => present.category(r, v)) });
@@ -109,7 +135,8 @@ api.route({
     200: (v) => ({ description: "A page of products", schema: s.listSchema(s.productSchema)(v) }),
   },
   errors: [400, 404, 429, 503],
-  ...protect("GET /categories/:id/products"),
+  rateLimit: "catalog",
+  cache: CATALOG_CACHE,
   handler: async (c, { params, query }, v) => {
     const page = await withDbErrors(
       () => catalog.categoryProducts(getDb(), params.id, query),
@@ -130,7 +157,7 @@ api.route({
   request: { query: s.inventoryQuery },
   responses: { 200: { description: "Stock levels", schema: s.inventorySchema } },
   errors: [400, 429, 503],
-  ...protect("GET /inventory"),
+  rateLimit: "inventory",
   handler: async (c, { query }) => {
     const rows = await withDbErrors(() => reports.inventoryLevels(getDb(), query), READ);
     c.header("cache-control", "no-store");
@@ -161,7 +188,7 @@ api.route({
     }),
   },
   errors: [400, 401, 403, 409, 413, 415, 422, 429, 503],
-  ...protect("POST /orders"),
+  rateLimit: "orders_create",
   handler: async (c, { body, headers }, v) => {
     const { order, replayed } = await withDbErrors(() =>
       orders.placeOrder(getDb(), callerOf(c), body.items, headers["idempotency-key"])
@@ -186,7 +213,7 @@ api.route({
     }),
   },
   errors: [400, 401, 429, 503],
-  ...protect("GET /orders"),
+  rateLimit: "orders_read",
   handler: async (c, { query }, v) => {
     const { rows, next } = await withDbErrors(
       () => orders.listOrders(getDb(), callerOf(c), query),
@@ -205,7 +232,7 @@ api.route({
   request: { params: s.idParams },
   responses: { 200: (v) => ({ description: "The order", schema: s.orderSchema(v) }) },
   errors: [400, 401, 404, 429, 503],
-  ...protect("GET /orders/:id"),
+  rateLimit: "orders_read",
   handler: async (c, { params }, v) => {
     const doc = await withDbErrors(
       () => orders.orderDetails(getDb(), callerOf(c), params.id),
@@ -226,7 +253,7 @@ api.route({
   request: { query: s.dashboardQuery },
   responses: { 200: { description: "The dashboard", schema: s.dashboardSchema } },
   errors: [400, 401, 403, 429, 503],
-  ...protect("GET /dashboard/sales"),
+  rateLimit: "dashboard",
   handler: async (c, { query }) => {
     return c.json(
       await withDbErrors(() => reports.salesDashboard(getDb(), callerOf(c), query.days), READ),
@@ -243,7 +270,7 @@ api.route({
   request: { query: s.topProductsQuery },
   responses: { 200: { description: "Top products", schema: s.topProductsSchema } },
   errors: [400, 401, 403, 429, 503],
-  ...protect("GET /dashboard/top-products"),
+  rateLimit: "dashboard",
   handler: async (c, { query }) => {
     const data = await withDbErrors(
       () => reports.topProducts(getDb(), callerOf(c), query.days, query.limit),
@@ -255,20 +282,7 @@ api.route({
 
 const openapi = api.document();
 app.get("/openapi.json", (c: Context) => c.json(openapi));
+console.info(JSON.stringify(apiProtection.summary(api.policies())));
 
-/** The function's handler: versioning in front of the Hono app. */
-export default {
-  fetch: withVersioning(app.fetch, {
-    basePath: "/api",
-    supported: s.VERSIONS,
-    defaultVersion: "v1",
-    deprecated: {
-      v1: {
-        deprecatedAt: new Date("2026-11-01T00:00:00Z"),
-        sunsetAt: new Date("2027-11-01T00:00:00Z"),
-        successor: "v2",
-      },
-    },
-    unversioned: ["/api/openapi.json"],
-  }),
-};
+/** The function's handler. */
+export default { fetch: app.fetch };
