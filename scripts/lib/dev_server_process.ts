@@ -47,8 +47,7 @@ export interface DevServerOptions {
  * ```
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
-  const { dbUrl, scale = 0, env = {}, timeoutMs = 60_000, quiet = false, denoFlags = [] } =
-    options;
+  const { dbUrl, scale = 0, env = {}, timeoutMs = 60_000, quiet = false, denoFlags = [] } = options;
   const port = freePort();
   const args = [
     "run",

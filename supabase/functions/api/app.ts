@@ -62,6 +62,18 @@ const CATALOG_CACHE: CachePolicy = { maxAgeSeconds: 60, staleWhileRevalidateSeco
  */
 const READ = { idempotent: true } as const;
 
+/** The category listing as last rendered, per API version. */
+const renderedCategories = new Map<string, { version: number; body: string }>();
+
+/** Whether an If-None-Match header names `etag` (weak comparison, RFC 9110 §13.1.2). */
+function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(",").some((tag) => {
+    const t = tag.trim();
+    return t === "*" || t.replace(/^W\//, "") === etag;
+  });
+}
+
 const notFound = (what: string) => new ProblemError(problems.notFound(`${what} not found`));
 
 api.route({
@@ -120,8 +132,21 @@ api.route({
   rateLimit: "catalog",
   cache: CATALOG_CACHE,
   handler: async (c, _input, v) => {
-    const rows = await withDbErrors(() => catalog.listCategories(getDb()), READ);
-    return c.json({ data: rows.map((r) => present.category(r, v)) });
+    const listing = await withDbErrors(() => catalog.categoryListing(getDb()), READ);
+    // The answer is a function of the listing's version, the API version and this release: so is
+    // its ETag, and the rendered body is kept until the listing changes.
+    const etag = `"categories-${VERSION}-${v}-${listing.version}"`;
+    c.header("etag", etag);
+    if (ifNoneMatch(c.req.header("if-none-match"), etag)) return c.body(null, 304);
+    let rendered = renderedCategories.get(v);
+    if (rendered?.version !== listing.version) {
+      rendered = {
+        version: listing.version,
+        body: JSON.stringify({ data: listing.rows.map((r) => present.category(r, v)) }),
+      };
+      renderedCategories.set(v, rendered);
+    }
+    return c.body(rendered.body, 200, { "content-type": "application/json" });
   },
 });
 

@@ -83,9 +83,34 @@ export async function productDetail(sql: Sql, id: number) {
   return row;
 }
 
-/** Every category with live product counts and price ranges. */
-export async function listCategories(sql: Sql) {
-  return await sql`
-    select id, parent_id, name, slug, position, product_count, min_price_cents, max_price_cents
-    from public.list_categories()`;
+/** The category listing at one version of it (see {@linkcode categoryListing}). */
+export interface CategoryListing {
+  /** `public.category_listing_version()` when the rows were read: equal versions, equal rows. */
+  version: number;
+  rows: readonly Record<string, unknown>[];
+}
+
+let listing: CategoryListing | undefined;
+
+/**
+ * Every category with live product counts and price ranges, kept by the isolate and revalidated
+ * on every call against the listing's version (one tiny read; migration 20261204100100): the
+ * 1,000-row listing is read again only once something in it changed. The version is read before
+ * the rows, so rows are never older than the version they are kept under.
+ */
+export async function categoryListing(sql: Sql): Promise<CategoryListing> {
+  if (listing) {
+    const [{ version }] = await sql`select public.category_listing_version() as version`;
+    if (version === listing.version) return listing;
+  }
+  const [[{ version }], rows] = await sql.batch(
+    [
+      sql`select public.category_listing_version() as version`,
+      sql`
+      select id, parent_id, name, slug, position, product_count, min_price_cents, max_price_cents
+      from public.list_categories()`,
+    ] as const,
+  );
+  listing = { version: Number(version), rows };
+  return listing;
 }

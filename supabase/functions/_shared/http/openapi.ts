@@ -305,7 +305,7 @@ function cacheable(
     etag({ retainedHeaders: RETAINED_ON_304 }),
     async function cacheHeaders(c, next) {
       await next();
-      if (c.res.status === 200) c.header("cache-control", cacheControl);
+      if (c.res.status === 200 || c.res.status === 304) c.header("cache-control", cacheControl);
     },
   ];
 }
