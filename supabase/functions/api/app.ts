@@ -11,7 +11,6 @@ import { ProblemError, problems } from "../_shared/http/problem.ts";
 import { apiVersioning } from "../_shared/http/versioning.ts";
 import { callerOf } from "../_shared/auth/caller.ts";
 import { getDb } from "../_shared/db/client.ts";
-import { withDbErrors } from "../_shared/db/errors.ts";
 import { VERSION } from "../_shared/version.ts";
 import * as catalog from "./catalog.ts";
 import * as orders from "./orders.ts";
@@ -19,6 +18,7 @@ import * as reports from "./reports.ts";
 import * as present from "./presenters.ts";
 import * as s from "./schemas.ts";
 import { apiProtection } from "./protection.ts";
+import { SHOP_PROBLEM_TYPES, shopCall } from "./shop_errors.ts";
 
 const versioning = apiVersioning({
   basePath: "/api",
@@ -48,6 +48,7 @@ export const api = new ApiRegistry(app, {
   description:
     "Products, categories, orders, inventory and the sales dashboard of a comptoir shop.",
   protect: apiProtection.middleware,
+  problemTypes: SHOP_PROBLEM_TYPES,
 });
 
 /**
@@ -90,7 +91,7 @@ api.route({
   rateLimit: "catalog",
   cache: CATALOG_CACHE,
   handler: async (c, { query }, v) => {
-    const { rows, next } = await withDbErrors(() => catalog.searchProducts(getDb(), query), READ);
+    const { rows, next } = await shopCall(() => catalog.searchProducts(getDb(), query), READ);
     return c.json(present.page(v, rows.map((r) => present.product(r, v)), query.limit, next));
   },
 });
@@ -106,7 +107,7 @@ api.route({
   rateLimit: "catalog",
   cache: CATALOG_CACHE,
   handler: async (c, { params }, v) => {
-    const row = await withDbErrors(() => catalog.productDetail(getDb(), params.id), READ);
+    const row = await shopCall(() => catalog.productDetail(getDb(), params.id), READ);
     if (!row) throw notFound(`Product ${params.id}`);
     return c.json({
       ...present.product(row, v),
@@ -132,7 +133,7 @@ api.route({
   rateLimit: "catalog",
   cache: CATALOG_CACHE,
   handler: async (c, _input, v) => {
-    const listing = await withDbErrors(() => catalog.categoryListing(getDb()), READ);
+    const listing = await shopCall(() => catalog.categoryListing(getDb()), READ);
     // The answer is a function of the listing's version, the API version and this release: so is
     // its ETag, and the rendered body is kept until the listing changes.
     const etag = `"categories-${VERSION}-${v}-${listing.version}"`;
@@ -163,7 +164,7 @@ api.route({
   rateLimit: "catalog",
   cache: CATALOG_CACHE,
   handler: async (c, { params, query }, v) => {
-    const page = await withDbErrors(
+    const page = await shopCall(
       () => catalog.categoryProducts(getDb(), params.id, query),
       READ,
     );
@@ -184,7 +185,7 @@ api.route({
   errors: [400, 429, 503],
   rateLimit: "inventory",
   handler: async (c, { query }) => {
-    const rows = await withDbErrors(() => reports.inventoryLevels(getDb(), query), READ);
+    const rows = await shopCall(() => reports.inventoryLevels(getDb(), query), READ);
     c.header("cache-control", "no-store");
     return c.json({ data: rows });
   },
@@ -215,7 +216,7 @@ api.route({
   errors: [400, 401, 403, 409, 413, 415, 422, 429, 503],
   rateLimit: "orders_create",
   handler: async (c, { body, headers }, v) => {
-    const { order, replayed } = await withDbErrors(() =>
+    const { order, replayed } = await shopCall(() =>
       orders.placeOrder(getDb(), callerOf(c), body.items, headers["idempotency-key"])
     );
     c.header("location", `/functions/v1/api/${v}/orders/${order.id}`);
@@ -240,7 +241,7 @@ api.route({
   errors: [400, 401, 429, 503],
   rateLimit: "orders_read",
   handler: async (c, { query }, v) => {
-    const { rows, next } = await withDbErrors(
+    const { rows, next } = await shopCall(
       () => orders.listOrders(getDb(), callerOf(c), query),
       READ,
     );
@@ -259,7 +260,7 @@ api.route({
   errors: [400, 401, 404, 429, 503],
   rateLimit: "orders_read",
   handler: async (c, { params }, v) => {
-    const doc = await withDbErrors(
+    const doc = await shopCall(
       () => orders.orderDetails(getDb(), callerOf(c), params.id),
       READ,
     );
@@ -281,7 +282,7 @@ api.route({
   rateLimit: "dashboard",
   handler: async (c, { query }) => {
     return c.json(
-      await withDbErrors(() => reports.salesDashboard(getDb(), callerOf(c), query.days), READ),
+      await shopCall(() => reports.salesDashboard(getDb(), callerOf(c), query.days), READ),
     );
   },
 });
@@ -297,7 +298,7 @@ api.route({
   errors: [400, 401, 403, 429, 503],
   rateLimit: "dashboard",
   handler: async (c, { query }) => {
-    const data = await withDbErrors(
+    const data = await shopCall(
       () => reports.topProducts(getDb(), callerOf(c), query.days, query.limit),
       READ,
     );

@@ -10,6 +10,8 @@
 import type { Sql } from "../_shared/db/client.ts";
 import { asCaller, callerSettings } from "../_shared/db/as_caller.ts";
 import { text } from "../_shared/db/params.ts";
+import { sqlStateRule } from "../_shared/db/sqlstate.ts";
+import { shopCheckoutReason } from "./shop_errors.ts";
 import type { Caller } from "../_shared/auth/caller.ts";
 import {
   recordCheckoutAttempt,
@@ -81,17 +83,17 @@ export async function placeOrder(
 /** The checkout failure reason (metrics contract) of a placement error. */
 function checkoutFailureReason(err: unknown): string {
   const code = String((err as { code?: unknown })?.code ?? "");
-  if (code === "CT410") return "out_of_stock";
-  if (code === "CT409" || code === "40001" || code === "40P01") {
-    return "conflict";
+  const own = shopCheckoutReason(code);
+  if (own) return own;
+  switch (sqlStateRule(code).kind) {
+    case "conflict":
+      return "conflict";
+    case "bad_value":
+    case "forbidden":
+      return "validation";
+    default:
+      return "internal";
   }
-  if (
-    code === "CT404" || code === "CT422" || code === "CT429" || code.startsWith("22") ||
-    code === "42501"
-  ) {
-    return "validation";
-  }
-  return "internal";
 }
 
 /** The caller's orders, newest first, keyset-paginated by id. */

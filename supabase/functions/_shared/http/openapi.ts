@@ -11,6 +11,7 @@
 import type { Context, Env, Hono, MiddlewareHandler } from "hono";
 import { etag, RETAINED_304_HEADERS } from "hono/etag";
 import { z } from "zod";
+import { describeStatus, type ProblemType } from "./problem.ts";
 import { authenticate, type CallerRole, requireRole } from "../auth/caller.ts";
 import {
   type RequestSchemas,
@@ -96,6 +97,8 @@ export interface ApiRegistryOptions<V extends string, P extends string = string>
   deprecated?: readonly V[];
   /** The chain of a rate-limit policy (routes name theirs in `rateLimit`). */
   protect?: (policy: P) => RouteProtection;
+  /** The function's own problem types, described in the document with the shared ones. */
+  problemTypes?: Record<string, ProblemType>;
 }
 
 interface Recorded {
@@ -113,21 +116,6 @@ const RETAINED_ON_304 = [
   "access-control-expose-headers",
   "x-request-id",
 ];
-
-const ERROR_TITLES: Record<number, string> = {
-  400: "Invalid request",
-  401: "Missing or invalid access token",
-  403: "Not allowed for this caller",
-  404: "Not found",
-  405: "Method not allowed",
-  409: "Conflict with the current state",
-  413: "Body too large",
-  415: "Body is not JSON",
-  422: "Well-formed but invalid body",
-  429: "Rate limited",
-  503: "Dependency unavailable",
-  504: "Deadline exceeded",
-};
 
 /**
  * Registers routes on a Hono app and builds the OpenAPI document of what it registered.
@@ -245,7 +233,7 @@ export class ApiRegistry<V extends string, P extends string = string, E extends 
       }
       for (const status of [...new Set([...spec.errors, 500])].sort()) {
         responses[String(status)] = {
-          description: ERROR_TITLES[status] ?? "Error",
+          description: describeStatus(status, this.#options.problemTypes ?? {}),
           content: {
             "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } },
           },

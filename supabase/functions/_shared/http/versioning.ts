@@ -19,7 +19,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getPath as honoGetPath } from "hono/utils/url";
-import { problemResponse } from "./problem.ts";
+import { problem, problemResponse } from "./problem.ts";
 
 /** A deprecated version's schedule. */
 export interface Deprecation {
@@ -31,7 +31,7 @@ export interface Deprecation {
   successor: string;
 }
 
-/** Options of {@linkcode withVersioning}. */
+/** Options of {@linkcode apiVersioning}. */
 export interface VersioningOptions {
   /** Path prefix of the versioned API, e.g. `/api`. */
   basePath: string;
@@ -171,15 +171,12 @@ export function apiVersioning(options: VersioningOptions): ApiVersioning {
       const resolution = resolveVersion(c.req.raw, options);
       const requested = resolution.ok ? resolution.version : resolution.requested;
       const source = resolution.ok ? resolution.source : resolution.source;
-      return problemResponse({
-        type: "unsupported-api-version",
-        status: 400,
-        title: "Unsupported API version",
-        detail: `API version ${requested} (from ${source}) is not supported; ` +
+      return problemResponse(problem(
+        "unsupported-api-version",
+        `API version ${requested} (from ${source}) is not supported; ` +
           `use one of ${supported.join(", ")}`,
-        supported_versions: [...supported],
-        instance: new URL(c.req.url).pathname,
-      });
+        { supported_versions: [...supported], instance: new URL(c.req.url).pathname },
+      ));
     },
   };
 }
