@@ -85,6 +85,15 @@ export const API_RATE_LIMITS = defineRateLimitPolicies({
 /** Name of an api policy. */
 export type ApiPolicyName = keyof typeof API_RATE_LIMITS;
 
+/** The metrics contract's `policy` value of each api policy (docs/reference/metrics.md). */
+const API_POLICY_METRIC_LABELS: Readonly<Record<ApiPolicyName, string>> = {
+  catalog: "anonymous",
+  inventory: "anonymous",
+  orders_create: "checkout",
+  orders_read: "authenticated",
+  dashboard: "authenticated",
+};
+
 /** The api's protection as configured. */
 export interface ApiProtection {
   /** The middleware of `policy` (none when rate limiting is off). */
@@ -120,7 +129,12 @@ export function createApiProtection(settings: RateLimitSettings): ApiProtection 
     : null;
   // Decisions and breaker transitions feed the metrics (comptoir_rate_limit_decisions_total,
   // comptoir_circuit_breaker_*).
-  limiter?.subscribe(recordRateLimitDecision);
+  limiter?.subscribe((decision) =>
+    recordRateLimitDecision({
+      ...decision,
+      policy: API_POLICY_METRIC_LABELS[decision.policy as ApiPolicyName] ?? decision.policy,
+    })
+  );
   sharedBreakers().subscribe(recordCircuitBreakerTransition);
   const monitor = limiter && settings.adaptive
     ? new LoadMonitor({ adaptive, openBreakers: () => breaker.status === "closed" ? 0 : 1 })

@@ -14,7 +14,7 @@ import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import type { Context, MiddlewareHandler } from "hono";
 import { ProblemError, problems } from "../http/problem.ts";
 import { tokenClaimsProblem } from "./token_claims.ts";
-import { recordAuthAttempt, recordAuthFailure } from "../metrics/hooks.ts";
+import { publishAuthEvent } from "./events.ts";
 
 /** Roles the API distinguishes. */
 export type CallerRole = "anon" | "customer" | "admin" | "service_role";
@@ -89,10 +89,10 @@ export async function callerFromRequest(request: Request): Promise<Caller> {
   if (!header) {
     return { role: "anon", dbRole: "anon", claims: { role: "anon" } };
   }
-  recordAuthAttempt("jwt");
+  publishAuthEvent({ kind: "attempt", method: "jwt" });
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match) {
-    recordAuthFailure("jwt", "malformed");
+    publishAuthEvent({ kind: "failure", method: "jwt", reason: "malformed" });
     throw new ProblemError(
       problems.unauthorized("Authorization must be a Bearer token"),
     );
@@ -102,13 +102,13 @@ export async function callerFromRequest(request: Request): Promise<Caller> {
   try {
     claims = await verifier(match[1]);
   } catch (err) {
-    recordAuthFailure("jwt", authFailureReason(err));
+    publishAuthEvent({ kind: "failure", method: "jwt", reason: authFailureReason(err) });
     throw new ProblemError(
       problems.unauthorized("The access token is invalid or expired"),
     );
   }
   if (tokenClaimsProblem(claims) !== undefined) {
-    recordAuthFailure("jwt", "invalid_claims");
+    publishAuthEvent({ kind: "failure", method: "jwt", reason: "invalid_claims" });
     throw new ProblemError(
       problems.unauthorized("The access token is invalid or expired"),
     );
@@ -163,10 +163,11 @@ export function requireRole(...roles: CallerRole[]): MiddlewareHandler {
   return async function checkRole(c, next) {
     const caller = callerOf(c);
     if (!roles.includes(caller.role)) {
-      recordAuthFailure(
-        "jwt",
-        caller.role === "anon" ? "missing_credentials" : "insufficient_role",
-      );
+      publishAuthEvent({
+        kind: "failure",
+        method: "jwt",
+        reason: caller.role === "anon" ? "missing_credentials" : "insufficient_role",
+      });
       if (caller.role === "anon") {
         throw new ProblemError(
           problems.unauthorized("Sign in to use this endpoint"),

@@ -17,7 +17,10 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { ProblemError, problemResponse, problems } from "./problem.ts";
 import { httpMetrics } from "../metrics/middleware.ts";
+import { recordAuthEvent } from "../metrics/hooks.ts";
+import { subscribeAuthEvents } from "../auth/events.ts";
 import { METRICS_ENABLED } from "../metrics/pipeline.ts";
+import { testFaults, testFaultsEnabled } from "../metrics/fault_switch.ts";
 import { requestDeadline } from "../resilience/deadline_middleware.ts";
 
 /** Headers a browser may send to a comptoir function (supabase-js sends the first three). */
@@ -64,7 +67,12 @@ export function createFunctionApp<E extends Env = Env>(
   const app = new Hono<E>(getPath ? { getPath } : {}).basePath(`/${name}`);
 
   // First, so that every response is counted, the ones other middleware answers included.
-  if (METRICS_ENABLED) app.use(httpMetrics({ functionName: name }));
+  if (METRICS_ENABLED) {
+    app.use(httpMetrics({ functionName: name }));
+    subscribeAuthMetricsOnce();
+  }
+  // Only in the local gateway's test processes (metrics/fault_switch.ts).
+  if (testFaultsEnabled()) app.use(testFaults());
   // Browsers call the functions cross-origin (CORS below): a same-origin resource policy would not
   // stop CORS reads anyway and would only confuse, so the policy says so.
   app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
@@ -126,6 +134,15 @@ export function createFunctionApp<E extends Env = Env>(
   });
 
   return app;
+}
+
+let authMetrics = false;
+
+/** Authentication events feed the auth metrics, once per isolate whatever the number of apps. */
+function subscribeAuthMetricsOnce(): void {
+  if (authMetrics) return;
+  authMetrics = true;
+  subscribeAuthEvents(recordAuthEvent);
 }
 
 /** Turns any thrown value into the problem+json response the client receives. */
