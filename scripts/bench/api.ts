@@ -35,7 +35,15 @@ import { wrk, type WrkResult } from "../lib/wrk.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const inRoot = (path: string) => path.startsWith("/") ? path : `${ROOT}${path}`;
-const SECTIONS = ["roundtrips", "profile", "direct", "single", "pgbouncer", "soak"] as const;
+const SECTIONS = [
+  "roundtrips",
+  "dashboard",
+  "profile",
+  "direct",
+  "single",
+  "pgbouncer",
+  "soak",
+] as const;
 type Section = typeof SECTIONS[number];
 
 /** Requests/s and p95 an operation must reach, relative to the same run's ceiling. */
@@ -48,6 +56,8 @@ interface Operation {
   name: string;
   lua: string;
   target?: Target;
+  /** Seconds of database work per request: no warm-up run (it would load the database for minutes). */
+  heavy?: boolean;
 }
 
 /** One measured operation: medians over rounds. */
@@ -76,6 +86,10 @@ interface Figures {
     seconds: number;
     samples: { t: number; rssMb: number; rps: number; counters: number }[];
   };
+  dashboard?: {
+    refreshOneDayMs: number;
+    windows: { days: number; rollupsMs: number; liveMs?: number }[];
+  };
 }
 
 await runMain(async () => {
@@ -92,6 +106,7 @@ await runMain(async () => {
       soak: { type: "string", default: "300" },
       sections: { type: "string", default: SECTIONS.join(",") },
       before: { type: "string" },
+      commit: { type: "string" },
       out: { type: "string", default: "docs/benchmarks/api" },
     },
   });
@@ -130,7 +145,7 @@ await runMain(async () => {
     select i.product_id as stocked from public.inventory i
     join public.products p on p.id = i.product_id and p.active
     order by i.on_hand - i.reserved desc limit 1`;
-  const commit = new TextDecoder().decode(
+  const commit = values.commit ?? new TextDecoder().decode(
     (await new Deno.Command("git", { args: ["rev-parse", "--short", "HEAD"], cwd: ROOT }).output())
       .stdout,
   ).trim();
@@ -207,11 +222,6 @@ function pick() return "${api}/categories/" .. cats[math.random(#cats)] .. "/pro
       lua: lua(`function pick() return "${api}/dashboard/sales?days=30" end`),
     },
     {
-      name: "sales dashboard 1-365 days",
-      target: hot(0.6, 1.5),
-      lua: lua(`function pick() return "${api}/dashboard/sales?days=" .. math.random(365) end`),
-    },
-    {
       name: "order details",
       target: hot(0.6, 1.5),
       lua: lua(`function pick() return "${api}/orders/" .. math.random(${max_order}) end`),
@@ -221,6 +231,12 @@ function pick() return "${api}/categories/" .. cats[math.random(#cats)] .. "/pro
       target: hot(0.6, 1.5),
       lua: lua(`${list("pages", pages)}
 function pick() return "${api}/inventory?product_ids=" .. pages[math.random(#pages)] end`),
+    },
+    {
+      name: "sales dashboard 1-365 days",
+      heavy: true,
+      target: hot(0.6, 1.5),
+      lua: lua(`function pick() return "${api}/dashboard/sales?days=" .. math.random(365) end`),
     },
   ];
   const headers = { authorization: `Bearer ${serviceRole}` };
@@ -250,11 +266,18 @@ function pick() return "${api}/inventory?product_ids=" .. pages[math.random(#pag
       ));
       return merge(results);
     };
-    for (const op of ops) if (opts.warmUp > 0) await runOne(op, opts.warmUp);
+    for (const op of ops) {
+      if (opts.warmUp > 0 && !op.heavy) {
+        await runOne(op, opts.warmUp);
+        await settle();
+      }
+    }
     const all = new Map<string, WrkResult[]>();
     for (let round = 1; round <= opts.rounds; round++) {
       for (const op of ops) {
         const r = await runOne(op, opts.duration);
+        // Statements of requests wrk gave up on still run: let them end before the next one.
+        await settle();
         all.set(op.name, [...all.get(op.name) ?? [], r]);
         console.log(
           `${opts.label} round ${round} ${op.name.padEnd(30)} ${
@@ -274,6 +297,19 @@ function pick() return "${api}/inventory?product_ids=" .. pages[math.random(#pag
       requests: rs.reduce((n, r) => n + r.requests, 0),
     }));
   }
+
+  /** Waits (at most 120 s) until no statement of the gateways is running any more. */
+  const settle = async () => {
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const [{ n }] = await sql`
+        select count(*)::int as n from pg_catalog.pg_stat_activity
+        where application_name like 'comptoir-%' and state = 'active'
+          and pid <> pg_catalog.pg_backend_pid()`;
+      if (n === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  };
 
   const etagOf = async (server: DevServer) => {
     const res = await fetch(`${server.url}${api}/categories`, { headers });
@@ -295,6 +331,11 @@ function pick() return "${api}/inventory?product_ids=" .. pages[math.random(#pag
       console.log("round trips", figures.roundTrips);
     }
 
+    if (sections.has("dashboard")) {
+      figures.dashboard = await dashboardTimings(sql);
+      console.log("dashboard", figures.dashboard);
+    }
+
     if (sections.has("profile") || sections.has("direct") || sections.has("single")) {
       const inspect = freePort();
       const server = await startDevServer({
@@ -309,7 +350,7 @@ function pick() return "${api}/inventory?product_ids=" .. pages[math.random(#pag
           // One script that draws an operation per request, so the profile weighs them alike.
           const mix: Operation = {
             name: "mix",
-            lua: mixScript(ops.slice(1)),
+            lua: mixScript(ops.slice(1).filter((op) => op.name !== "sales dashboard 1-365 days")),
           };
           await measure([server], [mix], {
             connections,
@@ -327,7 +368,10 @@ function pick() return "${api}/inventory?product_ids=" .. pages[math.random(#pag
             label: "profile",
           });
           const profile: CpuProfile = await profiler.stop();
-          await Deno.writeTextFile(inRoot(`${values.out}.cpuprofile`), JSON.stringify(profile));
+          // Under .local/ (not committed): about 1 MB, to open in Chrome DevTools.
+          await Deno.mkdir(`${ROOT}.local`, { recursive: true });
+          const name = values.out!.split("/").pop();
+          await Deno.writeTextFile(`${ROOT}.local/${name}.cpuprofile`, JSON.stringify(profile));
           figures.profile = {
             window: `10 s of the operation mix at ${connections} connections`,
             samples: profile.samples.length,
@@ -517,6 +561,39 @@ async function countRoundTrips(
   return counted;
 }
 
+/**
+ * SQL timings of the dashboard: the refresh after one changed day, and windows read from the daily
+ * rollups beside the live computation of the same document (which they must equal).
+ */
+async function dashboardTimings(sql: postgres.Sql): Promise<NonNullable<Figures["dashboard"]>> {
+  const time = async (run: () => Promise<unknown>) => {
+    const started = performance.now();
+    await run();
+    return performance.now() - started;
+  };
+  await sql`select private.refresh_sales_rollups()`;
+  // An order of an earlier day changes: that day, and only it, is recomputed.
+  await sql`update public.orders set updated_at = now()
+            where id = (select max(id) from public.orders where placed_at < now() - interval '3 days')`;
+  const refreshOneDayMs = await time(() => sql`select private.refresh_sales_rollups()`);
+  const windows = [];
+  for (const days of [1, 12, 45, 90, 200, 365]) {
+    const rollupsMs = await time(() =>
+      sql`select private.sales_dashboard_from_rollups(${days}::int, now())`
+    );
+    let liveMs: number | undefined;
+    if (days === 45 || days === 200) {
+      liveMs = await time(() => sql`select private.sales_dashboard_compute(${days}::int, now())`);
+      const [{ same }] = await sql`
+        select (private.sales_dashboard_from_rollups(${days}::int, now()) - 'as_of')
+             = (private.sales_dashboard_compute(${days}::int, now()) - 'as_of') as same`;
+      if (!same) throw new StackError(`the ${days}-day dashboard from the rollups differs`);
+    }
+    windows.push({ days, rollupsMs, liveMs });
+  }
+  return { refreshOneDayMs, windows };
+}
+
 /** Inventory reads for `seconds`, in 10 s slices, with the gateway's RSS after each. */
 async function soak(
   dbUrl: string,
@@ -690,6 +767,27 @@ ${
     }
 `);
   }
+  if (f.dashboard) {
+    out.push(`## Dashboard
+
+Timed from the bench's own connection (one call each, the round trip included). A refresh of the
+daily rollups after one order of an earlier day changed: **${
+      f.dashboard.refreshOneDayMs.toFixed(0)
+    } ms** (target ≤ 1 s; the job runs every minute, so the data is at most a minute old). The
+dashboard document of a window read from the rollups, beside the same document computed from the
+orders (checked equal):
+
+| window (days) | from the rollups, ms | computed live, ms |
+| ---: | ---: | ---: |
+${
+      f.dashboard.windows.map((w) =>
+        `| ${w.days} | ${w.rollupsMs.toFixed(0)} | ${
+          w.liveMs === undefined ? "—" : w.liveMs.toFixed(0)
+        } |`
+      ).join("\n")
+    }
+`);
+  }
   const profileTable = (p: NonNullable<Figures["profile"]>) =>
     `| function (self time) | ms | share |
 | --- | ---: | ---: |
@@ -700,9 +798,9 @@ ${
   if (f.profile) {
     out.push(`## CPU profile of the gateway under load
 
-${f.profile.window} (every operation but the ceiling drawn at random per request), sampled every
-100 µs through the V8 inspector (scripts/lib/cpu_profile.ts; the full profile is
-\`${"docs/benchmarks/api.cpuprofile"}\`, to open in Chrome DevTools): the ten functions with the most
+${f.profile.window} (every operation but the ceiling and the long dashboard windows, drawn at random per request), sampled every
+100 µs through the V8 inspector (scripts/lib/cpu_profile.ts; the full profile is written to
+\`.local/api.cpuprofile\`, to open in Chrome DevTools): the ten functions with the most
 self time, idle (\`(idle)\`) and garbage collection included.
 
 ${before?.profile ? "After:\n\n" : ""}${profileTable(f.profile)}

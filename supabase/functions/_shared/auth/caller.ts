@@ -15,6 +15,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { ProblemError, problems } from "../http/problem.ts";
 import { tokenClaimsProblem } from "./token_claims.ts";
 import { publishAuthEvent } from "./events.ts";
+import { VerifiedTokens } from "./verified_tokens.ts";
 
 /** Roles the API distinguishes. */
 export type CallerRole = "anon" | "customer" | "admin" | "service_role";
@@ -39,6 +40,9 @@ export interface Caller {
 type Verifier = (token: string) => Promise<JWTPayload>;
 
 let verifier: Verifier | undefined;
+
+/** Tokens this isolate has verified (one signature check per token, not per request). */
+const verified = new VerifiedTokens();
 
 function defaultVerifier(): Verifier {
   const secret = Deno.env.get("COMPTOIR_JWT_SECRET");
@@ -100,7 +104,7 @@ export async function callerFromRequest(request: Request): Promise<Caller> {
   verifier ??= defaultVerifier();
   let claims: JWTPayload;
   try {
-    claims = await verifier(match[1]);
+    claims = verified.get(match[1]) ?? verified.remember(match[1], await verifier(match[1]));
   } catch (err) {
     publishAuthEvent({ kind: "failure", method: "jwt", reason: authFailureReason(err) });
     throw new ProblemError(
@@ -186,4 +190,5 @@ export function requireRole(...roles: CallerRole[]): MiddlewareHandler {
 /** Replaces the token verifier (tests). */
 export function setVerifierForTesting(fn: Verifier | undefined): void {
   verifier = fn;
+  verified.clear();
 }
