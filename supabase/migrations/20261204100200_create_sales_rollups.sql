@@ -429,6 +429,9 @@ revoke all on function
   private.sales_dashboard_from_rollups(integer, timestamptz)
 from public, anon, authenticated, service_role;
 grant execute on function private.refresh_sales_rollups() to service_role;
+revoke all on function public.top_products(integer, integer)
+from public, anon, authenticated, service_role;
+grant execute on function public.top_products(integer, integer) to authenticated, service_role;
 
 insert into private.scheduled_jobs (name, schedule, command, description) values
   ('refresh-sales-rollups', '* * * * *',
