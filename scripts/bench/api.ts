@@ -86,6 +86,8 @@ interface Figures {
     seconds: number;
     samples: { t: number; rssMb: number; rps: number; counters: number }[];
   };
+  /** Sections measured again by a later run (`--merge`). */
+  remeasured?: { sections: string[]; date: string; commit: string };
   dashboard?: {
     refreshOneDayMs: number;
     windows: { days: number; rollupsMs: number; liveMs?: number }[];
@@ -107,6 +109,7 @@ await runMain(async () => {
       sections: { type: "string", default: SECTIONS.join(",") },
       before: { type: "string" },
       commit: { type: "string" },
+      merge: { type: "string" },
       out: { type: "string", default: "docs/benchmarks/api" },
     },
   });
@@ -240,12 +243,13 @@ function pick() return "${api}/inventory?product_ids=" .. pages[math.random(#pag
     },
   ];
   const headers = { authorization: `Bearer ${serviceRole}` };
-  const figures: Figures = {
-    date: new Date().toISOString().slice(0, 10),
-    commit,
-    orders,
-    connections,
-  };
+  // --merge FILE: measure only the sections asked for, into an earlier run's figures.
+  const figures: Figures = values.merge
+    ? {
+      ...JSON.parse(await Deno.readTextFile(values.merge)) as Figures,
+      remeasured: { sections: [...sections], date: new Date().toISOString(), commit },
+    }
+    : { date: new Date().toISOString().slice(0, 10), commit, orders, connections };
 
   /** Rounds of every operation against `targets` (load split evenly between them). */
   async function measure(
@@ -269,7 +273,7 @@ function pick() return "${api}/inventory?product_ids=" .. pages[math.random(#pag
     for (const op of ops) {
       if (opts.warmUp > 0 && !op.heavy) {
         await runOne(op, opts.warmUp);
-        await settle();
+        await settle(targets);
       }
     }
     const all = new Map<string, WrkResult[]>();
@@ -277,7 +281,7 @@ function pick() return "${api}/inventory?product_ids=" .. pages[math.random(#pag
       for (const op of ops) {
         const r = await runOne(op, opts.duration);
         // Statements of requests wrk gave up on still run: let them end before the next one.
-        await settle();
+        await settle(targets);
         all.set(op.name, [...all.get(op.name) ?? [], r]);
         console.log(
           `${opts.label} round ${round} ${op.name.padEnd(30)} ${
@@ -298,15 +302,25 @@ function pick() return "${api}/inventory?product_ids=" .. pages[math.random(#pag
     }));
   }
 
-  /** Waits (at most 120 s) until no statement of the gateways is running any more. */
-  const settle = async () => {
+  /**
+   * Waits (at most 120 s) until no client statement runs any more (through PgBouncer the
+   * gateways' application_name does not reach the server), and the gateways answer their health
+   * route again (a database breaker opened by the load has closed).
+   */
+  const settle = async (targets: DevServer[] = []) => {
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
       const [{ n }] = await sql`
         select count(*)::int as n from pg_catalog.pg_stat_activity
-        where application_name like 'comptoir-%' and state = 'active'
+        where backend_type = 'client backend' and state = 'active'
           and pid <> pg_catalog.pg_backend_pid()`;
-      if (n === 0) return;
+      let healthy = true;
+      for (const t of targets) {
+        const res = await fetch(`${t.url}/functions/v1/health`).catch(() => undefined);
+        await res?.body?.cancel();
+        healthy &&= res?.status === 200;
+      }
+      if (n === 0 && healthy) return;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   };
@@ -667,6 +681,14 @@ noisy, compare the ratios within one run.${
       : ""
   }
 `);
+  if (f.remeasured) {
+    out.push(
+      `Sections measured again by a later run of the same command (\`--merge\`, ${
+        f.remeasured.date.slice(0, 16).replace("T", " ")
+      } UTC, commit ${f.remeasured.commit}): ${f.remeasured.sections.join(", ")}.
+`,
+    );
+  }
   if (f.roundTrips) {
     out.push(`## Database round trips per request
 
