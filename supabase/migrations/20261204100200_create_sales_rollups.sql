@@ -225,11 +225,28 @@ begin
 end
 $$;
 
+create or replace function private.rebuild_sales_rollups()
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  truncate private.sales_rollup_days, private.sales_rollup_roots, private.sales_rollup_products,
+    private.sales_rollup_changes;
+  perform private.rebuild_sales_rollup_days(
+    array(select distinct (o.placed_at at time zone 'UTC')::date from public.orders o)
+  );
+  update private.sales_rollup_state set refreshed_at = pg_catalog.now() where id;
+  return (select count(*)::integer from private.sales_rollup_days);
+end
+$$;
+comment on function private.rebuild_sales_rollups() is
+  'Rebuilds the sales rollups from every order: the first build, and after writes made with '
+  'triggers off (the demo generator runs with session_replication_role = replica).';
+
 -- The first build: every day with orders.
-select private.rebuild_sales_rollup_days(
-  array(select distinct (o.placed_at at time zone 'UTC')::date from public.orders o)
-);
-update private.sales_rollup_state set refreshed_at = pg_catalog.now() where id;
+select private.rebuild_sales_rollups();
 
 -- The dashboard from the rollups ------------------------------------------------------------------
 
@@ -424,6 +441,7 @@ comment on function public.top_products(integer, integer) is
 
 revoke all on function
   private.rebuild_sales_rollup_days(date[]),
+  private.rebuild_sales_rollups(),
   private.refresh_sales_rollups(),
   private.log_sales_rollup_changes(),
   private.sales_dashboard_from_rollups(integer, timestamptz)
