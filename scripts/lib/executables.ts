@@ -91,6 +91,8 @@ export const EXECUTABLES: readonly Executable[] = [
   },
   { name: "amtool", part: "monitoring", provider: debian("prometheus-alertmanager") },
   { name: "wrk", part: "bench", provider: debian("wrk") },
+  // bench:api names the commit it measured.
+  { name: "git", part: "bench", provider: debian("git") },
   // Run as the postgres OS user when the caller is root: it refuses to run as root.
   { name: "pgbouncer", part: "bench", provider: debian("pgbouncer"), startedBy: "runuser" },
   { name: "runuser", part: "system", provider: base("util-linux") },
