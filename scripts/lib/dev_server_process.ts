@@ -9,13 +9,13 @@ import { localApiKeys, localJwtSecret, userToken } from "./local_keys.ts";
 /** A running dev server. */
 export interface DevServer {
   url: string;
-  /** Process id of the server (memory readings). */
-  pid: number;
   anonKey: string;
   serviceRoleKey: string;
   jwtSecret: string;
   /** An access token for a user (optionally an admin through app_metadata.role). */
   tokenFor(user: { id: string; email?: string; appRole?: string }): Promise<string>;
+  /** Process id of the server (its memory is the gateway's and the functions'). */
+  pid: number;
   /** Output printed so far. */
   output(): string;
   stop(): Promise<void>;
@@ -33,6 +33,8 @@ export interface DevServerOptions {
   timeoutMs?: number;
   /** No access log (benchmarks). */
   quiet?: boolean;
+  /** Flags for `deno run` before the script, e.g. `--inspect=127.0.0.1:9229` (profiling). */
+  denoFlags?: string[];
 }
 
 /**
@@ -45,9 +47,18 @@ export interface DevServerOptions {
  * ```
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
-  const { dbUrl, scale = 0, env = {}, timeoutMs = 60_000, quiet = false } = options;
+  const { dbUrl, scale = 0, env = {}, timeoutMs = 60_000, quiet = false, denoFlags = [] } = options;
   const port = freePort();
-  const args = ["run", "-A", "scripts/dev.ts", "--port", String(port), "--scale", String(scale)];
+  const args = [
+    "run",
+    "-A",
+    ...denoFlags,
+    "scripts/dev.ts",
+    "--port",
+    String(port),
+    "--scale",
+    String(scale),
+  ];
   if (dbUrl) args.push("--db-url", dbUrl);
   if (quiet) args.push("--quiet");
   const child = new Deno.Command(Deno.execPath(), {
@@ -79,11 +90,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const keys = await localApiKeys(jwtSecret);
   return {
     url,
-    pid: child.pid,
     anonKey: keys.anon,
     serviceRoleKey: keys.serviceRole,
     jwtSecret,
     tokenFor: (user) => userToken(jwtSecret, user),
+    pid: child.pid,
     output: () => output,
     stop: async () => {
       if (!exited) child.kill("SIGTERM");

@@ -161,7 +161,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   Deno.env.set("SUPABASE_URL", gateway.url);
   // Loaded by the gateway with the api (after the environment above is set), so this is the same
   // module instance and summary the api logged.
-  const { apiProtectionSummary } = await import("../../supabase/functions/api/protection.ts");
+  const { apiProtectionSummary } = await import("../../supabase/functions/api/app.ts");
   const protection = protectionLines(apiProtectionSummary(), authSettings);
 
   // Where pg_cron does not run the jobs (PGlite, a database other than cron.database_name), the

@@ -14,6 +14,7 @@
 import { jwtVerify } from "jose";
 import { problemResponse, problems } from "../../supabase/functions/_shared/http/problem.ts";
 import { tokenClaimsProblem } from "../../supabase/functions/_shared/auth/token_claims.ts";
+import { VerifiedTokens } from "../../supabase/functions/_shared/auth/verified_tokens.ts";
 import {
   enableTestFaults,
   FAULT_ENV,
@@ -193,6 +194,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 }
 
+/** Tokens the gateway has verified: one HMAC per token, not per request. */
+const verified = new VerifiedTokens();
+
 /** Returns why the bearer token is refused, or undefined when it verifies. */
 async function verifyBearer(
   authorization: string | null,
@@ -202,7 +206,11 @@ async function verifyBearer(
   if (!match) return "Missing authorization header with a Bearer token";
   try {
     // Only HS256 is accepted: this refuses `alg: none` and algorithm-confusion tokens.
-    const { payload } = await jwtVerify(match[1], secret, { algorithms: ["HS256"] });
+    const payload = verified.get(match[1]) ??
+      verified.remember(
+        match[1],
+        (await jwtVerify(match[1], secret, { algorithms: ["HS256"] })).payload,
+      );
     return tokenClaimsProblem(payload);
   } catch (err) {
     const code = (err as { code?: string }).code;

@@ -7,7 +7,7 @@ import "../_support/local_function_env.ts";
 import { api } from "../../supabase/functions/api/app.ts";
 import {
   API_RATE_LIMITS,
-  API_ROUTE_LIMITS,
+  type ApiPolicyName,
   createApiProtection,
 } from "../../supabase/functions/api/protection.ts";
 import { rateLimitSettingsFromEnv } from "../../supabase/functions/_shared/rate_limit/settings.ts";
@@ -15,12 +15,12 @@ import { rateLimitSettingsFromEnv } from "../../supabase/functions/_shared/rate_
 const settings = (vars: Record<string, string> = {}) =>
   rateLimitSettingsFromEnv(new Map(Object.entries(vars)));
 
-Deno.test("every api route has exactly one rate-limit policy, and every entry is a route", () => {
+Deno.test("every api route declares exactly one rate-limit policy the api has", () => {
   const registered = new Set(
     api.list().map((line) => line.replace(/^(\w+) \/api\/v\d+/, "$1 ")),
   );
-  assert.deepEqual([...registered].sort(), Object.keys(API_ROUTE_LIMITS).sort());
-  for (const policy of Object.values(API_ROUTE_LIMITS)) assert.ok(policy in API_RATE_LIMITS);
+  assert.deepEqual([...registered].sort(), Object.keys(api.policies()).sort());
+  for (const policy of Object.values(api.policies())) assert.ok(policy in API_RATE_LIMITS);
 });
 
 Deno.test("order creation fails closed per user; browsing fails open per address", () => {
@@ -39,13 +39,13 @@ Deno.test("createApiProtection() gives each route its chain and summarises what 
     COMPTOIR_RATE_LIMITS: '{"catalog": {"limit": 7}}',
   }));
   // Per address: the limiter, then the load monitor, before authentication.
-  assert.equal(protection.middleware("GET /products").beforeAuth.length, 2);
-  assert.equal(protection.middleware("GET /products").middleware.length, 0);
+  assert.equal(protection.middleware("catalog").beforeAuth.length, 2);
+  assert.equal(protection.middleware("catalog").middleware.length, 0);
   // Per user: once the caller is known.
-  assert.equal(protection.middleware("POST /orders").beforeAuth.length, 0);
-  assert.equal(protection.middleware("POST /orders").middleware.length, 2);
-  assert.equal(protection.middleware("GET /products"), protection.middleware("GET /products"));
-  const summary = protection.summary as {
+  assert.equal(protection.middleware("orders_create").beforeAuth.length, 0);
+  assert.equal(protection.middleware("orders_create").middleware.length, 2);
+  assert.equal(protection.middleware("catalog"), protection.middleware("catalog"));
+  const summary = protection.summary(api.policies() as Record<string, ApiPolicyName>) as {
     level: string;
     rate_limit: Record<string, unknown>;
     policies: Array<Record<string, unknown>>;
@@ -63,11 +63,11 @@ Deno.test("createApiProtection() gives each route its chain and summarises what 
 
 Deno.test("createApiProtection() with the backend off adds nothing to the routes", () => {
   const protection = createApiProtection(settings({ COMPTOIR_RATE_LIMIT_BACKEND: "off" }));
-  for (const route of Object.keys(API_ROUTE_LIMITS) as (keyof typeof API_ROUTE_LIMITS)[]) {
-    assert.deepEqual(protection.middleware(route), { beforeAuth: [], middleware: [] });
+  for (const policy of Object.keys(API_RATE_LIMITS) as ApiPolicyName[]) {
+    assert.deepEqual(protection.middleware(policy), { beforeAuth: [], middleware: [] });
   }
   assert.equal(protection.limiter, null);
-  assert.equal((protection.summary.rate_limit as Record<string, unknown>).adaptive, false);
+  assert.equal((protection.summary({}).rate_limit as Record<string, unknown>).adaptive, false);
 });
 
 Deno.test("createApiProtection() refuses an override of a policy the api does not have", () => {
@@ -85,7 +85,7 @@ Deno.test("createApiProtection() refuses to start when clients cannot be told ap
   assert.throws(() => createApiProtection(settings()), /COMPTOIR_TRUSTED_PROXY is not set/);
   const local = createApiProtection(settings({ COMPTOIR_TRUSTED_PROXY: "0" }));
   assert.equal(
-    (local.summary.rate_limit as Record<string, unknown>).client_address,
+    (local.summary({}).rate_limit as Record<string, unknown>).client_address,
     "connection peer",
   );
 });

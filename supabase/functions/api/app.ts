@@ -6,12 +6,11 @@
  */
 import type { Context } from "hono";
 import { createFunctionApp } from "../_shared/http/create_app.ts";
-import { ApiRegistry } from "../_shared/http/openapi.ts";
+import { ApiRegistry, type CachePolicy } from "../_shared/http/openapi.ts";
 import { ProblemError, problems } from "../_shared/http/problem.ts";
-import { withVersioning } from "../_shared/http/versioning.ts";
+import { apiVersioning } from "../_shared/http/versioning.ts";
 import { callerOf } from "../_shared/auth/caller.ts";
 import { getDb } from "../_shared/db/client.ts";
-import { withDbErrors } from "../_shared/db/errors.ts";
 import { requestDelivery } from "../_shared/notify/request_delivery.ts";
 import { VERSION } from "../_shared/version.ts";
 import * as audit from "./audit.ts";
@@ -20,9 +19,26 @@ import * as orders from "./orders.ts";
 import * as reports from "./reports.ts";
 import * as present from "./presenters.ts";
 import * as s from "./schemas.ts";
-import { protect } from "./protection.ts";
+import { apiProtection } from "./protection.ts";
+import { SHOP_PROBLEM_TYPES, shopCall } from "./shop_errors.ts";
 
-const app = createFunctionApp("api");
+const versioning = apiVersioning({
+  basePath: "/api",
+  supported: s.VERSIONS,
+  defaultVersion: "v1",
+  deprecated: {
+    v1: {
+      deprecatedAt: new Date("2026-11-01T00:00:00Z"),
+      sunsetAt: new Date("2027-11-01T00:00:00Z"),
+      successor: "v2",
+    },
+  },
+  unversioned: ["/api/openapi.json"],
+});
+
+const app = createFunctionApp("api", { getPath: versioning.getPath });
+app.use(versioning.middleware);
+app.all(versioning.unsupportedPath, versioning.unsupported);
 
 /** The route table and the OpenAPI document describing it. */
 export const api = new ApiRegistry(app, {
@@ -34,13 +50,33 @@ export const api = new ApiRegistry(app, {
   description:
     "Products, categories, orders, inventory and the sales dashboard of a comptoir shop.",
   onRefused: audit.auditRefusal,
+  protect: apiProtection.middleware,
+  problemTypes: SHOP_PROBLEM_TYPES,
 });
+
+/**
+ * Catalog answers are the same for every caller: caches may keep them a minute, and serve them
+ * for five more while they revalidate (an ETag match is a 304 without a body).
+ */
+const CATALOG_CACHE: CachePolicy = { maxAgeSeconds: 60, staleWhileRevalidateSeconds: 300 };
 
 /**
  * Reads are retried on transient database failures; POST /orders is not retried here: a client
  * that lost its answer retries with its Idempotency-Key, which replays the committed order.
  */
 const READ = { idempotent: true } as const;
+
+/** The category listing as last rendered, per API version. */
+const renderedCategories = new Map<string, { version: number; body: string }>();
+
+/** Whether an If-None-Match header names `etag` (weak comparison, RFC 9110 §13.1.2). */
+function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(",").some((tag) => {
+    const t = tag.trim();
+    return t === "*" || t.replace(/^W\//, "") === etag;
+  });
+}
 
 const notFound = (what: string) => new ProblemError(problems.notFound(`${what} not found`));
 
@@ -55,9 +91,10 @@ api.route({
     200: (v) => ({ description: "A page of products", schema: s.listSchema(s.productSchema)(v) }),
   },
   errors: [400, 429, 503],
-  ...protect("GET /products"),
+  rateLimit: "catalog",
+  cache: CATALOG_CACHE,
   handler: async (c, { query }, v) => {
-    const { rows, next } = await withDbErrors(() => catalog.searchProducts(getDb(), query), READ);
+    const { rows, next } = await shopCall(() => catalog.searchProducts(getDb(), query), READ);
     return c.json(present.page(v, rows.map((r) => present.product(r, v)), query.limit, next));
   },
 });
@@ -70,9 +107,10 @@ api.route({
   request: { params: s.idParams },
   responses: { 200: (v) => ({ description: "The product", schema: s.productDetailSchema(v) }) },
   errors: [400, 404, 429, 503],
-  ...protect("GET /products/:id"),
+  rateLimit: "catalog",
+  cache: CATALOG_CACHE,
   handler: async (c, { params }, v) => {
-    const row = await withDbErrors(() => catalog.productDetail(getDb(), params.id), READ);
+    const row = await shopCall(() => catalog.productDetail(getDb(), params.id), READ);
     if (!row) throw notFound(`Product ${params.id}`);
     return c.json({
       ...present.product(row, v),
@@ -95,10 +133,24 @@ api.route({
     }),
   },
   errors: [429, 503],
-  ...protect("GET /categories"),
+  rateLimit: "catalog",
+  cache: CATALOG_CACHE,
   handler: async (c, _input, v) => {
-    const rows = await withDbErrors(() => catalog.listCategories(getDb()), READ);
-    return c.json({ data: rows.map((r) => present.category(r, v)) });
+    const listing = await shopCall(() => catalog.categoryListing(getDb()), READ);
+    // The answer is a function of the listing's version, the API version and this release: so is
+    // its ETag, and the rendered body is kept until the listing changes.
+    const etag = `"categories-${VERSION}-${v}-${listing.version}"`;
+    c.header("etag", etag);
+    if (ifNoneMatch(c.req.header("if-none-match"), etag)) return c.body(null, 304);
+    let rendered = renderedCategories.get(v);
+    if (rendered?.version !== listing.version) {
+      rendered = {
+        version: listing.version,
+        body: JSON.stringify({ data: listing.rows.map((r) => present.category(r, v)) }),
+      };
+      renderedCategories.set(v, rendered);
+    }
+    return c.body(rendered.body, 200, { "content-type": "application/json" });
   },
 });
 
@@ -112,17 +164,17 @@ api.route({
     200: (v) => ({ description: "A page of products", schema: s.listSchema(s.productSchema)(v) }),
   },
   errors: [400, 404, 429, 503],
-  ...protect("GET /categories/:id/products"),
+  rateLimit: "catalog",
+  cache: CATALOG_CACHE,
   handler: async (c, { params, query }, v) => {
-    const sql = getDb();
-    if (!await withDbErrors(() => catalog.categoryExists(sql, params.id), READ)) {
-      throw notFound(`Category ${params.id}`);
-    }
-    const { rows, next } = await withDbErrors(
-      () => catalog.searchProducts(sql, { ...query, category_id: params.id }),
+    const page = await shopCall(
+      () => catalog.categoryProducts(getDb(), params.id, query),
       READ,
     );
-    return c.json(present.page(v, rows.map((r) => present.product(r, v)), query.limit, next));
+    if (!page) throw notFound(`Category ${params.id}`);
+    return c.json(
+      present.page(v, page.rows.map((r) => present.product(r, v)), query.limit, page.next),
+    );
   },
 });
 
@@ -134,9 +186,9 @@ api.route({
   request: { query: s.inventoryQuery },
   responses: { 200: { description: "Stock levels", schema: s.inventorySchema } },
   errors: [400, 429, 503],
-  ...protect("GET /inventory"),
+  rateLimit: "inventory",
   handler: async (c, { query }) => {
-    const rows = await withDbErrors(() => reports.inventoryLevels(getDb(), query), READ);
+    const rows = await shopCall(() => reports.inventoryLevels(getDb(), query), READ);
     c.header("cache-control", "no-store");
     return c.json({ data: rows });
   },
@@ -165,9 +217,9 @@ api.route({
     }),
   },
   errors: [400, 401, 403, 409, 413, 415, 422, 429, 503],
-  ...protect("POST /orders"),
+  rateLimit: "orders_create",
   handler: async (c, { body, headers }, v) => {
-    const { order, replayed } = await withDbErrors(() =>
+    const { order, replayed } = await shopCall(() =>
       orders.placeOrder(getDb(), callerOf(c), body.items, headers["idempotency-key"])
     );
     // The order's confirmation was queued in its transaction: deliver it now, off the response.
@@ -192,9 +244,9 @@ api.route({
     }),
   },
   errors: [400, 401, 429, 503],
-  ...protect("GET /orders"),
+  rateLimit: "orders_read",
   handler: async (c, { query }, v) => {
-    const { rows, next } = await withDbErrors(
+    const { rows, next } = await shopCall(
       () => orders.listOrders(getDb(), callerOf(c), query),
       READ,
     );
@@ -211,9 +263,9 @@ api.route({
   request: { params: s.idParams },
   responses: { 200: (v) => ({ description: "The order", schema: s.orderSchema(v) }) },
   errors: [400, 401, 404, 429, 503],
-  ...protect("GET /orders/:id"),
+  rateLimit: "orders_read",
   handler: async (c, { params }, v) => {
-    const doc = await withDbErrors(
+    const doc = await shopCall(
       () => orders.orderDetails(getDb(), callerOf(c), params.id),
       READ,
     );
@@ -232,10 +284,10 @@ api.route({
   request: { query: s.dashboardQuery },
   responses: { 200: { description: "The dashboard", schema: s.dashboardSchema } },
   errors: [400, 401, 403, 429, 503],
-  ...protect("GET /dashboard/sales"),
+  rateLimit: "dashboard",
   handler: async (c, { query }) => {
     return c.json(
-      await withDbErrors(() => reports.salesDashboard(getDb(), callerOf(c), query.days), READ),
+      await shopCall(() => reports.salesDashboard(getDb(), callerOf(c), query.days), READ),
     );
   },
 });
@@ -249,13 +301,13 @@ api.route({
   request: { query: s.topProductsQuery },
   responses: { 200: { description: "Top products", schema: s.topProductsSchema } },
   errors: [400, 401, 403, 429, 503],
-  ...protect("GET /dashboard/top-products"),
+  rateLimit: "dashboard",
   handler: async (c, { query }) => {
-    const doc = await withDbErrors(
-      () => reports.salesDashboard(getDb(), callerOf(c), query.days, "top-products"),
+    const data = await shopCall(
+      () => reports.topProducts(getDb(), callerOf(c), query.days, query.limit),
       READ,
     );
-    return c.json({ data: (doc.top_products as unknown[]).slice(0, query.limit) });
+    return c.json({ data });
   },
 });
 
@@ -269,9 +321,9 @@ api.route({
   request: { params: s.idParams, query: s.orderHistoryQuery },
   responses: { 200: { description: "A page of audit entries", schema: s.auditPageSchema } },
   errors: [400, 401, 404, 429, 503],
-  ...protect("GET /orders/:id/history"),
+  rateLimit: "orders_read",
   handler: async (c, { params, query }, v) => {
-    const found = await withDbErrors(
+    const found = await shopCall(
       () => audit.orderHistory(getDb(), callerOf(c), params.id, query),
       READ,
     );
@@ -293,9 +345,9 @@ api.route({
   request: { query: s.auditQuery },
   responses: { 200: { description: "A page of audit entries", schema: s.auditPageSchema } },
   errors: [400, 401, 403, 429, 503],
-  ...protect("GET /admin/audit"),
+  rateLimit: "dashboard",
   handler: async (c, { query }, v) => {
-    const found = await withDbErrors(
+    const found = await shopCall(
       () => audit.searchAudit(getDb(), callerOf(c), query),
       READ,
     );
@@ -305,20 +357,13 @@ api.route({
 
 const openapi = api.document();
 app.get("/openapi.json", (c: Context) => c.json(openapi));
+const protectionSummary = apiProtection.summary(api.policies());
+console.info(JSON.stringify(protectionSummary));
 
-/** The function's handler: versioning in front of the Hono app. */
-export default {
-  fetch: withVersioning(app.fetch, {
-    basePath: "/api",
-    supported: s.VERSIONS,
-    defaultVersion: "v1",
-    deprecated: {
-      v1: {
-        deprecatedAt: new Date("2026-11-01T00:00:00Z"),
-        sunsetAt: new Date("2027-11-01T00:00:00Z"),
-        successor: "v2",
-      },
-    },
-    unversioned: ["/api/openapi.json"],
-  }),
-};
+/** What is in force in this isolate, as its start-up line logged it (the dev server prints it). */
+export function apiProtectionSummary(): Readonly<Record<string, unknown>> {
+  return protectionSummary;
+}
+
+/** The function's handler. */
+export default { fetch: app.fetch };

@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import type postgres from "postgres";
 import type { Sql } from "../_shared/db/client.ts";
 import { getDb } from "../_shared/db/client.ts";
-import { asCaller, becomeCaller, identifyCaller } from "../_shared/db/as_caller.ts";
+import { becomeCaller, identifyCaller } from "../_shared/db/as_caller.ts";
 import type { Caller, CallerRole } from "../_shared/auth/caller.ts";
 import { auditRead, authorizationRefused } from "../_shared/audit/events.ts";
 import { logEvent, recordEvent } from "../_shared/audit/log_event.ts";
@@ -96,7 +96,8 @@ export async function orderHistory(
   { limit, cursor }: { limit: number; cursor?: Record<string, unknown> },
 ) {
   const after = position(cursor);
-  return await asCaller(sql, caller, async (tx) => {
+  return await sql.begin(async (tx) => {
+    await becomeCaller(tx, caller);
     const [order] = await tx`select 1 from public.orders where id = ${orderId}`;
     if (!order) return null;
     const rows = await tx<Row[]>`

@@ -1,12 +1,17 @@
 /**
- * Orders: placement (shop_api.place_order, one transaction), the caller's orders and one order's
- * details. Reads run as the caller (role + JWT claims), so RLS decides what they see. Placement runs
- * as the connection's own role with the verified user id: shop_api is out of the Data API's reach,
- * so an order cannot skip the API's rate limit or pick its own request hash.
+ * Orders: placement (shop_api.place_order_document, one statement that answers with the order),
+ * the caller's orders and one order's details. Reads run as the caller (role + JWT claims), so RLS
+ * decides what they see. Placement runs as the connection's own role with the verified user id:
+ * shop_api is out of the Data API's reach, so an order cannot skip the API's rate limit or pick its
+ * own request hash; the caller's claims and request id are set in the same transaction, for the
+ * audit trail. Each call is one round trip (see db/as_caller.ts and db/params.ts).
  * @module
  */
 import type { Sql } from "../_shared/db/client.ts";
-import { asCaller, becomeCaller, identifyCaller } from "../_shared/db/as_caller.ts";
+import { asCaller, callerSettings } from "../_shared/db/as_caller.ts";
+import { text } from "../_shared/db/params.ts";
+import { sqlStateRule } from "../_shared/db/sqlstate.ts";
+import { shopCheckoutReason } from "./shop_errors.ts";
 import type { Caller } from "../_shared/auth/caller.ts";
 import {
   recordCheckoutAttempt,
@@ -49,20 +54,19 @@ export async function placeOrder(
   const hash = idempotencyKey ? await requestHash({ items }) : null;
   recordCheckoutAttempt();
   try {
-    const placed = await sql.begin(async (tx) => {
-      // The audit trail records the order's rows as this caller's, with the request id.
-      await identifyCaller(tx, caller);
-      const [row] = await tx`
-        select order_id, replayed
-        from shop_api.place_order(${caller.userId ?? null}::uuid, ${tx.json(items as never)},
-          ${idempotencyKey ?? null}, ${hash})`;
-      await becomeCaller(tx, caller);
-      const [{ doc }] = await tx`select public.order_details(${row.order_id}) as doc`;
-      return {
-        order: doc as Record<string, unknown>,
-        replayed: row.replayed as boolean,
-      };
-    });
+    const [, [row]] = await sql.batch(
+      [
+        callerSettings(sql, caller, { asRole: false }),
+        sql`
+        select document, replayed
+        from shop_api.place_order_document(${text(sql, caller.userId)}::uuid,
+          ${sql.json(items as never)}, ${text(sql, idempotencyKey)}, ${text(sql, hash)})`,
+      ] as const,
+    );
+    const placed = {
+      order: row.document as Record<string, unknown>,
+      replayed: row.replayed as boolean,
+    };
     if (!placed.replayed) {
       recordOrderCreated({
         currency: String(placed.order.currency),
@@ -79,17 +83,17 @@ export async function placeOrder(
 /** The checkout failure reason (metrics contract) of a placement error. */
 function checkoutFailureReason(err: unknown): string {
   const code = String((err as { code?: unknown })?.code ?? "");
-  if (code === "CT410") return "out_of_stock";
-  if (code === "CT409" || code === "40001" || code === "40P01") {
-    return "conflict";
+  const own = shopCheckoutReason(code);
+  if (own) return own;
+  switch (sqlStateRule(code).kind) {
+    case "conflict":
+      return "conflict";
+    case "bad_value":
+    case "forbidden":
+      return "validation";
+    default:
+      return "internal";
   }
-  if (
-    code === "CT404" || code === "CT422" || code === "CT429" || code.startsWith("22") ||
-    code === "42501"
-  ) {
-    return "validation";
-  }
-  return "internal";
 }
 
 /** The caller's orders, newest first, keyset-paginated by id. */
@@ -99,11 +103,11 @@ export async function listOrders(
   { limit, cursor }: { limit: number; cursor?: Record<string, unknown> },
 ) {
   const before = typeof cursor?.id === "number" ? cursor.id : null;
-  const rows = await asCaller(sql, caller, (tx) =>
-    tx`
+  const rows = await asCaller(sql, caller, (q) =>
+    q`
       select id, status, currency, subtotal_cents, shipping_cents, total_cents, item_count, placed_at
       from public.orders
-      where customer_id = ${caller.userId ?? null}
+      where customer_id = ${text(q, caller.userId)}::uuid
         and (${before}::bigint is null or id < ${before})
       order by id desc
       limit ${limit + 1}`);
@@ -120,7 +124,7 @@ export async function orderDetails(sql: Sql, caller: Caller, id: number) {
   const [{ doc }] = await asCaller(
     sql,
     caller,
-    (tx) => tx`select public.order_details(${id}) as doc`,
+    (q) => q`select public.order_details(${id}) as doc`,
   );
   return doc as Record<string, unknown> | null;
 }

@@ -4,12 +4,12 @@
  * or `off`), where client addresses come from (`COMPTOIR_TRUSTED_PROXY`: the connection's peer or
  * the trusted proxy's `X-Forwarded-For` entry; required, the function does not start without it),
  * adaptive limits fed by the 5xx share and latency of the routes and by the database breaker, and
- * one JSON log line at start saying all of that. Routes take their middleware from
- * {@linkcode protect}; `COMPTOIR_RATE_LIMITS` changes a policy without a deploy (see
- * `_shared/rate_limit/settings.ts`).
+ * one JSON log line at start saying all of that. Routes name their policy (`rateLimit` in app.ts)
+ * and the registry takes its chain from {@linkcode apiProtection}; `COMPTOIR_RATE_LIMITS` changes
+ * a policy without a deploy (see `_shared/rate_limit/settings.ts`).
  * @module
  */
-import type { MiddlewareHandler } from "hono";
+import type { RouteProtection } from "../_shared/http/openapi.ts";
 import { DATABASE_BREAKER, databaseBreaker } from "../_shared/db/client.ts";
 import { AdaptiveLimit } from "../_shared/rate_limit/adaptive.ts";
 import { rateLimitBackendFor } from "../_shared/rate_limit/backend_from_settings.ts";
@@ -85,43 +85,25 @@ export const API_RATE_LIMITS = defineRateLimitPolicies({
 /** Name of an api policy. */
 export type ApiPolicyName = keyof typeof API_RATE_LIMITS;
 
-/** The policy of every api route (`METHOD /path` as declared in app.ts, for every version). */
-export const API_ROUTE_LIMITS = {
-  "GET /products": "catalog",
-  "GET /products/:id": "catalog",
-  "GET /categories": "catalog",
-  "GET /categories/:id/products": "catalog",
-  "GET /inventory": "inventory",
-  "POST /orders": "orders_create",
-  "GET /orders": "orders_read",
-  "GET /orders/:id": "orders_read",
-  "GET /orders/:id/history": "orders_read",
-  "GET /dashboard/sales": "dashboard",
-  "GET /dashboard/top-products": "dashboard",
-  "GET /admin/audit": "dashboard",
-} as const satisfies Record<string, ApiPolicyName>;
-
-/** A rate-limited api route. */
-export type ApiRoute = keyof typeof API_ROUTE_LIMITS;
-
-/** A route's protection, in the two places of its chain (see `ApiRegistry`'s `RouteSpec`). */
-export interface RouteProtection {
-  /** Runs before authentication: per-address limits. */
-  beforeAuth: MiddlewareHandler[];
-  /** Runs once the caller is known and allowed, before validation: per-user limits. */
-  middleware: MiddlewareHandler[];
-}
+/** The metrics contract's `policy` value of each api policy (docs/reference/metrics.md). */
+const API_POLICY_METRIC_LABELS: Readonly<Record<ApiPolicyName, string>> = {
+  catalog: "anonymous",
+  inventory: "anonymous",
+  orders_create: "checkout",
+  orders_read: "authenticated",
+  dashboard: "authenticated",
+};
 
 /** The api's protection as configured. */
 export interface ApiProtection {
-  /** The middleware of `route` (none when rate limiting is off). */
-  middleware(route: ApiRoute): RouteProtection;
+  /** The middleware of `policy` (none when rate limiting is off). */
+  middleware(policy: ApiPolicyName): RouteProtection;
   /** The adaptive factor and its recent changes. */
   readonly adaptive: AdaptiveLimit;
   /** The limiter, `null` when rate limiting is off. */
   readonly limiter: RateLimiter | null;
-  /** What is in force, as logged at start. */
-  readonly summary: Record<string, unknown>;
+  /** What is in force, as logged at start, given the policy of each route. */
+  summary(routes: Record<string, ApiPolicyName>): Record<string, unknown>;
 }
 
 /**
@@ -136,9 +118,7 @@ export interface ApiProtection {
  * ```
  */
 export function createApiProtection(settings: RateLimitSettings): ApiProtection {
-  // `export` is the export function's policy (export/protection.ts): the variable is shared.
-  const { export: _exportPolicy, ...overrides } = settings.overrides;
-  const policies = withOverrides(API_RATE_LIMITS, overrides);
+  const policies = withOverrides(API_RATE_LIMITS, settings.overrides);
   checkClientAddressSetting(settings, Object.values(policies));
   const trustedProxies = settings.trustedProxies ?? 0;
   const { backend, store } = rateLimitBackendFor(settings.backend);
@@ -149,21 +129,29 @@ export function createApiProtection(settings: RateLimitSettings): ApiProtection 
     : null;
   // Decisions and breaker transitions feed the metrics (comptoir_rate_limit_decisions_total,
   // comptoir_circuit_breaker_*).
-  limiter?.subscribe(recordRateLimitDecision);
+  limiter?.subscribe((decision) =>
+    recordRateLimitDecision({
+      ...decision,
+      policy: API_POLICY_METRIC_LABELS[decision.policy as ApiPolicyName] ?? decision.policy,
+    })
+  );
   sharedBreakers().subscribe(recordCircuitBreakerTransition);
   const monitor = limiter && settings.adaptive
     ? new LoadMonitor({ adaptive, openBreakers: () => breaker.status === "closed" ? 0 : 1 })
     : undefined;
-  const chains = new Map<ApiRoute, RouteProtection>();
-  for (const [route, name] of Object.entries(API_ROUTE_LIMITS) as [ApiRoute, ApiPolicyName][]) {
-    const chain = limiter
-      ? limitRoute({ policy: policies[name], limiter, trustedProxies, monitor })
-      : [];
-    const before = limitPhase(policies[name]) === "before_auth";
-    chains.set(route, { beforeAuth: before ? chain : [], middleware: before ? [] : chain });
+  const chains = new Map<ApiPolicyName, RouteProtection>();
+  for (
+    const [name, policy] of Object.entries(policies) as [
+      ApiPolicyName,
+      typeof policies[ApiPolicyName],
+    ][]
+  ) {
+    const chain = limiter ? limitRoute({ policy, limiter, trustedProxies, monitor }) : [];
+    const before = limitPhase(policy) === "before_auth";
+    chains.set(name, { beforeAuth: before ? chain : [], middleware: before ? [] : chain });
   }
 
-  const summary = {
+  const summary = (routes: Record<string, ApiPolicyName>) => ({
     level: "info",
     msg: "api protection in force",
     rate_limit: {
@@ -175,7 +163,7 @@ export function createApiProtection(settings: RateLimitSettings): ApiProtection 
         ? `X-Forwarded-For, entry appended by the outermost of ${trustedProxies} ` +
           `trusted prox${trustedProxies === 1 ? "y" : "ies"}`
         : "connection peer",
-      overridden: Object.keys(overrides),
+      overridden: Object.keys(settings.overrides),
     },
     policies: limiter
       ? Object.values(policies).map((p) => ({
@@ -187,7 +175,7 @@ export function createApiProtection(settings: RateLimitSettings): ApiProtection 
         identity: p.identity,
         fail: p.failMode,
         adaptive: p.adaptive !== false && settings.adaptive,
-        routes: Object.entries(API_ROUTE_LIMITS).filter(([, n]) => n === p.name).map(([r]) => r),
+        routes: Object.entries(routes).filter(([, n]) => n === p.name).map(([r]) => r),
       }))
       : [],
     breaker: {
@@ -196,10 +184,10 @@ export function createApiProtection(settings: RateLimitSettings): ApiProtection 
       failure_threshold: breaker.policy.failureThreshold,
       open_ms: breaker.policy.openMs,
     },
-  };
+  });
 
   return {
-    middleware: (route) => chains.get(route) ?? { beforeAuth: [], middleware: [] },
+    middleware: (policy) => chains.get(policy) ?? { beforeAuth: [], middleware: [] },
     adaptive,
     limiter,
     summary,
@@ -220,22 +208,5 @@ function startProtection(): ApiProtection {
   }
 }
 
-const protection = startProtection();
-console.info(JSON.stringify(protection.summary));
-
-/** What is in force in this isolate, as its start-up line logged it (the dev server prints it). */
-export function apiProtectionSummary(): Readonly<Record<string, unknown>> {
-  return protection.summary;
-}
-
-/**
- * The protection of an api route: its rate limit and the load monitor, spread into the route.
- *
- * @example
- * ```ts
- * api.route({ method: "get", path: "/products", ..., ...protect("GET /products") });
- * ```
- */
-export function protect(route: ApiRoute): RouteProtection {
-  return protection.middleware(route);
-}
+/** The api's protection, from the environment (the function does not start when it is wrong). */
+export const apiProtection: ApiProtection = startProtection();

@@ -8,6 +8,7 @@
 import type postgres from "postgres";
 import type { Caller } from "../auth/caller.ts";
 import { identifyCaller } from "../db/as_caller.ts";
+import { text } from "../db/params.ts";
 import type { AuditEvent } from "./events.ts";
 
 /**
@@ -26,10 +27,31 @@ import type { AuditEvent } from "./events.ts";
  * ```
  */
 export async function logEvent(tx: postgres.TransactionSql, event: AuditEvent): Promise<number> {
-  const [{ id }] = await tx<{ id: string }[]>`
-    select audit.log_event(${event.action}, ${event.target}, ${tx.json(event.details as never)})
-      as id`;
+  const [{ id }] = await logEventStatement(tx as unknown as postgres.Sql, event);
   return Number(id);
+}
+
+/**
+ * The statement that records `event`, to send in one `sql.batch` with the action it audits (one
+ * round trip, one implicit transaction), after {@linkcode callerSettings}`(…, { asRole: false })`.
+ *
+ * @example
+ * ```ts
+ * await sql.batch([
+ *   callerSettings(sql, caller, { asRole: false }),
+ *   logEventStatement(sql, dashboardRead("sales", { days })),
+ *   callerSettings(sql, caller),
+ *   sql`select public.sales_dashboard(${days}) as doc`,
+ * ]);
+ * ```
+ */
+export function logEventStatement(
+  sql: postgres.Sql,
+  event: AuditEvent,
+): postgres.PendingQuery<{ id: string }[]> {
+  return sql<{ id: string }[]>`
+    select audit.log_event(${text(sql, event.action)}, ${text(sql, event.target)},
+      ${sql.json(event.details as never)}) as id`;
 }
 
 /** Options of {@linkcode recordEvent}. */

@@ -14,7 +14,8 @@ import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import type { Context, MiddlewareHandler } from "hono";
 import { ProblemError, problems } from "../http/problem.ts";
 import { tokenClaimsProblem } from "./token_claims.ts";
-import { recordAuthAttempt, recordAuthFailure } from "../metrics/hooks.ts";
+import { publishAuthEvent } from "./events.ts";
+import { VerifiedTokens } from "./verified_tokens.ts";
 
 /** Roles the API distinguishes. */
 export type CallerRole = "anon" | "customer" | "admin" | "service_role";
@@ -29,13 +30,19 @@ export interface Caller {
   dbRole: "anon" | "authenticated" | "service_role";
   /** The verified claims, passed to Postgres as `request.jwt.claims`. */
   claims: JWTPayload;
-  /** The request's `X-Request-Id`, passed to Postgres as `comptoir.request_id` (audit trail). */
+  /**
+   * The request's id (`x-request-id`, hono's requestId), passed to Postgres as
+   * `comptoir.request_id` with the claims of every call made for the request.
+   */
   requestId?: string;
 }
 
 type Verifier = (token: string) => Promise<JWTPayload>;
 
 let verifier: Verifier | undefined;
+
+/** Tokens this isolate has verified (one signature check per token, not per request). */
+const verified = new VerifiedTokens();
 
 function defaultVerifier(): Verifier {
   const secret = Deno.env.get("COMPTOIR_JWT_SECRET");
@@ -86,10 +93,10 @@ export async function callerFromRequest(request: Request): Promise<Caller> {
   if (!header) {
     return { role: "anon", dbRole: "anon", claims: { role: "anon" } };
   }
-  recordAuthAttempt("jwt");
+  publishAuthEvent({ kind: "attempt", method: "jwt" });
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match) {
-    recordAuthFailure("jwt", "malformed");
+    publishAuthEvent({ kind: "failure", method: "jwt", reason: "malformed" });
     throw new ProblemError(
       problems.unauthorized("Authorization must be a Bearer token"),
     );
@@ -97,15 +104,15 @@ export async function callerFromRequest(request: Request): Promise<Caller> {
   verifier ??= defaultVerifier();
   let claims: JWTPayload;
   try {
-    claims = await verifier(match[1]);
+    claims = verified.get(match[1]) ?? verified.remember(match[1], await verifier(match[1]));
   } catch (err) {
-    recordAuthFailure("jwt", authFailureReason(err));
+    publishAuthEvent({ kind: "failure", method: "jwt", reason: authFailureReason(err) });
     throw new ProblemError(
       problems.unauthorized("The access token is invalid or expired"),
     );
   }
   if (tokenClaimsProblem(claims) !== undefined) {
-    recordAuthFailure("jwt", "invalid_claims");
+    publishAuthEvent({ kind: "failure", method: "jwt", reason: "invalid_claims" });
     throw new ProblemError(
       problems.unauthorized("The access token is invalid or expired"),
     );
@@ -182,10 +189,11 @@ export function requireRoleWith(
     const caller = callerOf(c);
     if (!roles.includes(caller.role)) {
       onRefused?.(c, caller, roles);
-      recordAuthFailure(
-        "jwt",
-        caller.role === "anon" ? "missing_credentials" : "insufficient_role",
-      );
+      publishAuthEvent({
+        kind: "failure",
+        method: "jwt",
+        reason: caller.role === "anon" ? "missing_credentials" : "insufficient_role",
+      });
       if (caller.role === "anon") {
         throw new ProblemError(
           problems.unauthorized("Sign in to use this endpoint"),
@@ -204,4 +212,5 @@ export function requireRoleWith(
 /** Replaces the token verifier (tests). */
 export function setVerifierForTesting(fn: Verifier | undefined): void {
   verifier = fn;
+  verified.clear();
 }

@@ -9,6 +9,15 @@
  * starts with `SUPABASE_`). When it is absent, `SUPABASE_DB_URL` — a direct, unpooled connection that
  * Supabase sets for every function — is used, with one warning.
  *
+ * Prepared statements through the pooler: Supabase documents that Supavisor in transaction mode
+ * does not support them (troubleshooting "Disabling Prepared statements", 2025-02), and the
+ * PgBouncer 1.18 the local stack runs (scripts/lib/pgbouncer.ts) has no `max_prepared_statements`
+ * (1.21+). So `prepare: false`, and the round trip it would cost is saved otherwise: parameters are
+ * typed (params.ts) so postgres.js sends Parse, Bind, Execute and Sync at once, and a caller's
+ * settings travel in the same batch as the query (as_caller.ts). The postgres.js 4 README warns
+ * that Supavisor before 2.10 hangs on pipelined queries in transaction mode (`max_pipeline: 1`
+ * there); the local PgBouncer runs them (tests/api/claims_isolation_test.ts).
+ *
  * | setting          | pooled (6543)        | direct (5432, SUPABASE_DB_URL) |
  * |------------------|----------------------|--------------------------------|
  * | prepare          | false (required)     | false (kept: same code path)   |
@@ -171,14 +180,11 @@ export function createDb({
     // (one session behind a socket) loses the connection.
     eager_types: true,
     onnotice: () => {},
-    // int8 as a JS number: ids and minor-unit amounts stay far below 2^53, and JSON has no bigint.
+    // int8 read as a JS number: ids and minor-unit amounts stay far below 2^53, and JSON has no
+    // bigint. Only a parser: a custom serializer makes postgres.js 4 describe every statement
+    // whose parameters are numbers before running it (one more round trip, `types.plain`).
     types: {
-      int8: {
-        to: 20,
-        from: [20],
-        serialize: (x: number) => String(x),
-        parse: (x: string) => Number(x),
-      },
+      int8: { from: [20], parse: (x: string) => Number(x) } as never,
     },
     connection: {
       application_name: applicationName,

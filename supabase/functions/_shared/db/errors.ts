@@ -1,7 +1,8 @@
 /**
- * Database errors at the HTTP edge: one mapping from SQLSTATE to problem+json, so a bad input that
- * reaches Postgres is a 4xx, an unavailable database a 503, and only the unexpected a 500.
- * Codes in class `CT` are raised by comptoir's own SQL functions (see their comments).
+ * Database errors at the HTTP edge: one mapping from SQLSTATE (the table of db/sqlstate.ts) to
+ * problem+json, so a bad input that reaches Postgres is a 4xx, an unavailable database a 503, and
+ * only the unexpected a 500. Codes a function's own SQL raises (class `CT` for the api) are mapped
+ * by that function, through the `problemFor` option: the shared library knows none of them.
  * Clients get fixed, documented messages: the server's text and SQLSTATE (which name columns,
  * types and the values a client sent) are logged here, never answered.
  * Every call runs through the "database" circuit breaker: while it is open the answer is an
@@ -9,27 +10,18 @@
  * on transient failures (`idempotent: true`); writes never are.
  * @module
  */
-import { ProblemError, problems } from "../http/problem.ts";
+import { circuitOpenProblem, problem, ProblemError, problems } from "../http/problem.ts";
 import { classify } from "../resilience/classify.ts";
 import { CircuitOpenError } from "../resilience/errors.ts";
-import { circuitOpenProblem } from "../resilience/problem.ts";
 import { retryDependency } from "../resilience/dependency_retry.ts";
 import { databaseBreaker } from "./client.ts";
+import { sqlStateRule } from "./sqlstate.ts";
 
 /** Fields postgres.js puts on a server error. */
-interface PgError {
+export interface PgError {
   code?: string;
   message?: string;
   detail?: string;
-}
-
-function parseDetail(detail: string | undefined): unknown {
-  if (!detail) return undefined;
-  try {
-    return JSON.parse(detail);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Logs what the database said about a request it refused, for the operators only. */
@@ -41,6 +33,12 @@ function logRefusal(code: string, e: PgError): void {
     error: typeof e.message === "string" ? e.message.slice(0, 500) : undefined,
   }));
 }
+
+const unavailable = (cause?: unknown) =>
+  new ProblemError(problems.serviceUnavailable("The database is unavailable; retry later"), {
+    headers: { "retry-after": "1" },
+    cause,
+  });
 
 /**
  * The problem for a database error, or undefined when it is unexpected (a 500). The answer's
@@ -55,80 +53,38 @@ export function problemFromDbError(err: unknown): ProblemError | undefined {
   const e = err as PgError;
   const code = typeof e?.code === "string" ? e.code : undefined;
   if (!code) return undefined;
-  switch (code) {
-    case "CT404":
-      return new ProblemError({
-        type: "unknown-products",
-        status: 422,
-        title: "Unknown or unavailable products",
-        detail: "Some lines name products that do not exist or are not for sale",
-        lines: parseDetail(e.detail),
-      });
-    case "CT410":
-      return new ProblemError({
-        type: "insufficient-stock",
-        status: 409,
-        title: "Not enough stock",
-        detail: "Some lines ask for more units than are available",
-        shortages: parseDetail(e.detail),
-      });
-    case "CT409":
-      return new ProblemError({
-        type: "idempotency-key-reused",
-        status: 422,
-        title: "Idempotency key reused",
-        detail: "This Idempotency-Key was already used with a different request body",
-      });
-    case "CT422":
-      return new ProblemError({
-        type: "mixed-currencies",
-        status: 422,
-        title: "Mixed currencies",
-        detail: "All products of an order must share one currency",
-      });
-    case "CT429":
-      return new ProblemError({
-        type: "too-many-pending-orders",
-        status: 429,
-        title: "Too many pending orders",
-        detail: "Pay or wait for some of your unpaid orders to expire before placing another",
-        limits: parseDetail(e.detail),
-      });
-    case "42501":
+  switch (sqlStateRule(code).kind) {
+    case "forbidden":
       logRefusal(code, e);
       return new ProblemError(problems.forbidden("This caller may not do this"));
+    case "bad_value":
+      // A value the database cannot use: out of range, of the wrong type, or a cursor that was
+      // not made for this query.
+      logRefusal(code, e);
+      return new ProblemError(
+        problems.badRequest(
+          "A value in the request cannot be used (out of range, or a cursor of another query)",
+        ),
+      );
+    case "constraint":
+      logRefusal(code, e);
+      return new ProblemError(
+        problem("constraint-violation", "The change conflicts with existing data"),
+      );
+    case "unavailable":
+    case "timeout":
+      return unavailable();
+    case "conflict":
+      // A read was retried and lost again, or a write lost to a concurrent one: nothing was
+      // changed, and the same request may succeed a moment later.
+      logRefusal(code, e);
+      return new ProblemError(
+        problems.serviceUnavailable("The request collided with a concurrent one; retry it"),
+        { headers: { "retry-after": "1" } },
+      );
+    case "other":
+      return undefined;
   }
-  if (code.startsWith("22")) {
-    // A value the database cannot use: out of range, of the wrong type, or a cursor that was
-    // not made for this query.
-    logRefusal(code, e);
-    return new ProblemError(
-      problems.badRequest(
-        "A value in the request cannot be used (out of range, or a cursor of another query)",
-      ),
-    );
-  }
-  if (code.startsWith("23")) {
-    logRefusal(code, e);
-    return new ProblemError({
-      type: "constraint-violation",
-      status: 409,
-      title: "Conflict",
-      detail: "The change conflicts with existing data",
-    });
-  }
-  if (
-    code.startsWith("08") || code === "57P01" || code === "57P03" || code === "53300" ||
-    code === "57014"
-  ) {
-    return new ProblemError(
-      problems.serviceUnavailable("The database is unavailable; retry later"),
-      {
-        headers: { "retry-after": "1" },
-      },
-    );
-  }
-  return undefined;
 }
 
 /**
@@ -150,6 +106,11 @@ export interface WithDbErrorsOptions {
    * (57P01), connection lost or refused before any result. Default `false`: a write runs once.
    */
   idempotent?: boolean;
+  /**
+   * The problem for the codes of the function's own SQL (e.g. the api's `CT` class), tried before
+   * the shared table; `undefined` leaves the error to it.
+   */
+  problemFor?: (error: PgError) => ProblemError | undefined;
 }
 
 /**
@@ -166,7 +127,7 @@ export interface WithDbErrorsOptions {
  */
 export async function withDbErrors<T>(
   fn: () => Promise<T>,
-  { idempotent = false }: WithDbErrorsOptions = {},
+  { idempotent = false, problemFor }: WithDbErrorsOptions = {},
 ): Promise<T> {
   try {
     // One breaker outcome per call, retries included: the breaker counts requests that failed,
@@ -176,17 +137,11 @@ export async function withDbErrors<T>(
     );
   } catch (err) {
     if (err instanceof CircuitOpenError) throw circuitOpenProblem(err);
-    const problem = problemFromDbError(err);
-    if (problem) throw problem;
-    if (isConnectionError(err)) {
-      throw new ProblemError(
-        problems.serviceUnavailable("The database is unavailable; retry later"),
-        {
-          headers: { "retry-after": "1" },
-          cause: err,
-        },
-      );
-    }
+    const own = problemFor?.(err as PgError);
+    if (own) throw own;
+    const known = problemFromDbError(err);
+    if (known) throw known;
+    if (isConnectionError(err)) throw unavailable(err);
     throw err;
   }
 }

@@ -108,6 +108,22 @@ function wrap<S extends postgres.Sql | postgres.TransactionSql>(
             inTransaction,
           );
       }
+      if (property === "batch") {
+        // A batch is one exchange (its statements, then one Sync): observed once, as the
+        // operation of its last statement, the one the others prepare.
+        return (queries: unknown[]) => {
+          const last = queries[queries.length - 1];
+          const operation = (last ? operations.get(last as object) : undefined) ?? "select";
+          return track(
+            (value as (q: unknown[]) => unknown).call(target, queries),
+            operation,
+            target,
+            pool,
+            observe,
+            inTransaction,
+          );
+        };
+      }
       if (property === "begin" && !inTransaction) {
         return (...args: unknown[]) => {
           const body = args.pop() as (tx: postgres.TransactionSql) => unknown;
@@ -164,6 +180,9 @@ async function observed<T>(
   }
 }
 
+/** The operation of each tracked query, for the batch that carries it. */
+const operations = new WeakMap<object, string>();
+
 /**
  * Makes a pending postgres.js query observed when it runs. A query runs when first awaited
  * (`then`), which is also where its timing starts; a query never awaited — a fragment nested in
@@ -177,6 +196,7 @@ function track(
   observe: Observe,
   inTransaction: boolean,
 ): unknown {
+  operations.set(query as object, operation);
   const pending = query as PromiseLike<unknown>;
   const then = pending.then;
   let settled: Promise<unknown> | undefined;

@@ -74,6 +74,31 @@ Deno.test("instrumentDb() observes a transaction once, its statements, and the c
   }
 });
 
+Deno.test("instrumentDb() observes a batch once, as its last statement, on one connection", async () => {
+  const raw = createDb({ url: testUrl(), max: 2 });
+  const rec = recorder();
+  const sql = instrumentDb(raw, { max: 2, onQuery: rec.onQuery, onPool: rec.onPool });
+  try {
+    const [, [{ v }]] = await sql.batch(
+      [
+        sql`select set_config('comptoir.test', 'y', true)`,
+        sql`select current_setting('comptoir.test') as v`,
+      ] as const,
+    );
+    assert.equal(v, "y");
+    await sql.batch(
+      [
+        sql`select set_config('comptoir.test', 'z', true)`,
+        sql`update public.categories set name = name where false`,
+      ] as const,
+    );
+    assert.deepEqual(rec.queries.map((q) => q.operation), ["select", "update"]);
+    assert.deepEqual(rec.pool.map((p) => p.inUse), [0, 1, 0, 1, 0]);
+  } finally {
+    await raw.end();
+  }
+});
+
 Deno.test("instrumentDb() counts statements beyond the pool size as waiting", async () => {
   const raw = createDb({ url: testUrl(), max: 2 });
   const rec = recorder();

@@ -17,7 +17,10 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { ProblemError, problemResponse, problems } from "./problem.ts";
 import { httpMetrics } from "../metrics/middleware.ts";
+import { recordAuthEvent } from "../metrics/hooks.ts";
+import { subscribeAuthEvents } from "../auth/events.ts";
 import { METRICS_ENABLED } from "../metrics/pipeline.ts";
+import { testFaults, testFaultsEnabled } from "../metrics/fault_switch.ts";
 import { requestDeadline } from "../resilience/deadline_middleware.ts";
 
 /** Headers a browser may send to a comptoir function (supabase-js sends the first three). */
@@ -38,6 +41,11 @@ export interface CreateFunctionAppOptions {
   maxBodyBytes?: number;
   /** Allowed CORS origins; `*` by default like Supabase's examples. */
   corsOrigin?: string | string[];
+  /**
+   * Hono's `getPath`: the path a request is routed by (API versioning routes `/api/products` with
+   * `API-Version: 2` to `/api/v2/products`, see versioning.ts). Default: the URL's path.
+   */
+  getPath?: (request: Request) => string;
 }
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
@@ -54,12 +62,17 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
  */
 export function createFunctionApp<E extends Env = Env>(
   name: string,
-  { maxBodyBytes = 64 * 1024, corsOrigin = "*" }: CreateFunctionAppOptions = {},
+  { maxBodyBytes = 64 * 1024, corsOrigin = "*", getPath }: CreateFunctionAppOptions = {},
 ): Hono<E> {
-  const app = new Hono<E>().basePath(`/${name}`);
+  const app = new Hono<E>(getPath ? { getPath } : {}).basePath(`/${name}`);
 
   // First, so that every response is counted, the ones other middleware answers included.
-  if (METRICS_ENABLED) app.use(httpMetrics({ functionName: name }));
+  if (METRICS_ENABLED) {
+    app.use(httpMetrics({ functionName: name }));
+    subscribeAuthMetricsOnce();
+  }
+  // Only in the local gateway's test processes (metrics/fault_switch.ts).
+  if (testFaultsEnabled()) app.use(testFaults());
   // Browsers call the functions cross-origin (CORS below): a same-origin resource policy would not
   // stop CORS reads anyway and would only confuse, so the policy says so.
   app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
@@ -124,6 +137,15 @@ export function createFunctionApp<E extends Env = Env>(
   });
 
   return app;
+}
+
+let authMetrics = false;
+
+/** Authentication events feed the auth metrics, once per isolate whatever the number of apps. */
+function subscribeAuthMetricsOnce(): void {
+  if (authMetrics) return;
+  authMetrics = true;
+  subscribeAuthEvents(recordAuthEvent);
 }
 
 /** Turns any thrown value into the problem+json response the client receives. */

@@ -1,11 +1,17 @@
 /**
- * Routes declared once: the same declaration registers the Hono handler (with authentication,
- * role check and zod validation) and describes the route in the OpenAPI 3.1 document, whose schemas
- * come from the same zod schemas (zod 4's JSON Schema output is the 2020-12 dialect OpenAPI 3.1 uses).
+ * Routes declared once: the same declaration registers the Hono handler and describes the route in
+ * the OpenAPI 3.1 document, whose schemas come from the same zod schemas (zod 4's JSON Schema
+ * output is the 2020-12 dialect OpenAPI 3.1 uses). A declaration names its method, path, schemas,
+ * roles, rate-limit policy and HTTP caching; the registry builds one chain per route, in this
+ * order: per-address limits, authentication (once), the role check, per-user limits, validation,
+ * conditional GET (cacheable routes), the handler. Database errors and every other failure become
+ * problem+json in the app's one error handler; versioning and metrics are the app's middleware.
  * @module
  */
 import type { Context, Env, Hono, MiddlewareHandler } from "hono";
+import { etag, RETAINED_304_HEADERS } from "hono/etag";
 import { z } from "zod";
+import { describeStatus, type ProblemType } from "./problem.ts";
 import {
   authenticate,
   type CallerRole,
@@ -26,8 +32,27 @@ export interface ResponseSpec {
   headers?: Record<string, string>;
 }
 
+/** A route's rate limiting, in the two places of its chain. */
+export interface RouteProtection {
+  /** Runs before authentication: per-address limits (bad tokens count too). */
+  beforeAuth: MiddlewareHandler[];
+  /** Runs once the caller is known and allowed, before validation: per-user limits. */
+  middleware: MiddlewareHandler[];
+}
+
+/**
+ * HTTP caching of a public route (RFC 9111): `Cache-Control: public, max-age, stale-while-revalidate`
+ * and a strong `ETag` on its 200s, `304 Not Modified` for an `If-None-Match` that matches.
+ */
+export interface CachePolicy {
+  /** Seconds a cache may serve the answer without asking again. */
+  maxAgeSeconds: number;
+  /** Seconds after that during which a cache may serve it while it revalidates in the background. */
+  staleWhileRevalidateSeconds: number;
+}
+
 /** A route declaration. */
-export interface RouteSpec<S extends RequestSchemas, V extends string> {
+export interface RouteSpec<S extends RequestSchemas, V extends string, P extends string = string> {
   method: "get" | "post" | "put" | "patch" | "delete";
   /** Path after the version, Hono syntax: `/products/:id`. */
   path: string;
@@ -46,6 +71,13 @@ export interface RouteSpec<S extends RequestSchemas, V extends string> {
   errors: number[];
   /** Versions serving it. */
   versions?: readonly V[];
+  /** The rate-limit policy of the route, applied through the registry's `protect` option. */
+  rateLimit?: P;
+  /**
+   * HTTP caching; only for routes without roles (public data, the same for every caller):
+   * signed-in routes are `Cache-Control: no-store`.
+   */
+  cache?: CachePolicy;
   /**
    * Middleware run first, before authentication (per-address rate limits: bad tokens count too).
    */
@@ -59,7 +91,7 @@ export interface RouteSpec<S extends RequestSchemas, V extends string> {
 }
 
 /** Options of {@linkcode ApiRegistry}. */
-export interface ApiRegistryOptions<V extends string> {
+export interface ApiRegistryOptions<V extends string, P extends string = string> {
   /** Base path of the function, e.g. `/api`. */
   basePath: string;
   versions: readonly V[];
@@ -70,6 +102,10 @@ export interface ApiRegistryOptions<V extends string> {
   deprecated?: readonly V[];
   /** Told of each caller a route's `roles` refuse (the audit trail); must not throw. */
   onRefused?: RequireRoleOptions["onRefused"];
+  /** The chain of a rate-limit policy (routes name theirs in `rateLimit`). */
+  protect?: (policy: P) => RouteProtection;
+  /** The function's own problem types, described in the document with the shared ones. */
+  problemTypes?: Record<string, ProblemType>;
 }
 
 interface Recorded {
@@ -77,20 +113,16 @@ interface Recorded {
   spec: RouteSpec<RequestSchemas, string>;
 }
 
-const ERROR_TITLES: Record<number, string> = {
-  400: "Invalid request",
-  401: "Missing or invalid access token",
-  403: "Not allowed for this caller",
-  404: "Not found",
-  405: "Method not allowed",
-  409: "Conflict with the current state",
-  413: "Body too large",
-  415: "Body is not JSON",
-  422: "Well-formed but invalid body",
-  429: "Rate limited",
-  503: "Dependency unavailable",
-  504: "Deadline exceeded",
-};
+/**
+ * Headers a 304 keeps besides those RFC 9110 lists (hono's etag middleware keeps only those):
+ * without the CORS ones a browser refuses the cross-origin 304.
+ */
+const RETAINED_ON_304 = [
+  ...RETAINED_304_HEADERS,
+  "access-control-allow-origin",
+  "access-control-expose-headers",
+  "x-request-id",
+];
 
 /**
  * Registers routes on a Hono app and builds the OpenAPI document of what it registered.
@@ -102,35 +134,67 @@ const ERROR_TITLES: Record<number, string> = {
  *   responses: { 200: { description: "pong" } }, errors: [], handler: (c) => c.json({ ok: true }) });
  * ```
  */
-export class ApiRegistry<V extends string, E extends Env = Env> {
+export class ApiRegistry<V extends string, P extends string = string, E extends Env = Env> {
   readonly #app: Hono<E>;
-  readonly #options: ApiRegistryOptions<V>;
+  readonly #options: ApiRegistryOptions<V, P>;
   readonly #routes: Recorded[] = [];
+  readonly #policies = new Map<string, P>();
 
-  constructor(app: Hono<E>, options: ApiRegistryOptions<V>) {
+  constructor(app: Hono<E>, options: ApiRegistryOptions<V, P>) {
     this.#app = app;
     this.#options = options;
   }
 
   /** Registers `spec` under each of its versions. */
-  route<S extends RequestSchemas>(spec: RouteSpec<S, V>): void {
+  route<S extends RequestSchemas>(spec: RouteSpec<S, V, P>): void {
+    if (spec.cache && spec.roles) {
+      throw new TypeError(`${spec.method} ${spec.path}: a route with roles cannot be cached`);
+    }
+    const limits = spec.rateLimit === undefined
+      ? { beforeAuth: [], middleware: [] }
+      : this.#protect(spec.rateLimit);
+    const key = `${spec.method.toUpperCase()} ${spec.path}`;
+    if (spec.rateLimit !== undefined) this.#policies.set(key, spec.rateLimit);
+    const auth = authenticate();
+    const role = spec.roles
+      ? requireRoleWith(spec.roles, { onRefused: this.#options.onRefused })
+      : undefined;
+    const check = validate(spec.request);
+    const cache = spec.cache ? cacheable(spec.cache) : [];
     for (const version of spec.versions ?? this.#options.versions) {
-      const handlers: MiddlewareHandler[] = [...(spec.beforeAuth ?? []), authenticate()];
-      if (spec.roles) {
-        handlers.push(requireRoleWith(spec.roles, { onRefused: this.#options.onRefused }));
-      }
-      handlers.push(...(spec.middleware ?? []), validate(spec.request));
+      const handlers: MiddlewareHandler[] = [
+        ...limits.beforeAuth,
+        ...(spec.beforeAuth ?? []),
+        auth,
+        ...(role ? [role] : []),
+        ...limits.middleware,
+        ...(spec.middleware ?? []),
+        check,
+        ...cache,
+      ];
       this.#app.on(
         spec.method.toUpperCase(),
         `/${version}${spec.path}`,
         ...handlers as [MiddlewareHandler],
-        (c: Context) => {
+        function routeHandler(c: Context) {
           if (spec.roles) c.header("cache-control", "no-store");
           return spec.handler(c, validInput<S>(c), version);
         },
       );
       this.#routes.push({ version, spec: spec as unknown as RouteSpec<RequestSchemas, string> });
     }
+  }
+
+  #protect(policy: P): RouteProtection {
+    if (!this.#options.protect) {
+      throw new TypeError(`rate-limit policy ${policy} named, but the registry has no protect`);
+    }
+    return this.#options.protect(policy);
+  }
+
+  /** The rate-limit policy of every route that has one, by `METHOD /path` (version left out). */
+  policies(): Record<string, P> {
+    return Object.fromEntries(this.#policies);
   }
 
   /** Every registered route as `METHOD /base/version/path` (for tests). */
@@ -167,9 +231,18 @@ export class ApiRegistry<V extends string, E extends Env = Env> {
             : {}),
         };
       }
+      if (spec.cache) {
+        responses["304"] = {
+          description: "Not modified: the If-None-Match ETag still matches (no body)",
+          headers: {
+            etag: { description: "Strong ETag of the answer", schema: { type: "string" } },
+            "cache-control": { description: "As on the 200", schema: { type: "string" } },
+          },
+        };
+      }
       for (const status of [...new Set([...spec.errors, 500])].sort()) {
         responses[String(status)] = {
-          description: ERROR_TITLES[status] ?? "Error",
+          description: describeStatus(status, this.#options.problemTypes ?? {}),
           content: {
             "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } },
           },
@@ -216,6 +289,22 @@ export class ApiRegistry<V extends string, E extends Env = Env> {
       },
     };
   }
+}
+
+/** Conditional GET and the caching headers of a cacheable route's 200s. */
+function cacheable(
+  { maxAgeSeconds, staleWhileRevalidateSeconds }: CachePolicy,
+): MiddlewareHandler[] {
+  const cacheControl =
+    `public, max-age=${maxAgeSeconds}, stale-while-revalidate=${staleWhileRevalidateSeconds}`;
+  // The etag middleware runs outside: it turns the 200, headers set, into the 304 that keeps them.
+  return [
+    etag({ retainedHeaders: RETAINED_ON_304 }),
+    async function cacheHeaders(c, next) {
+      await next();
+      if (c.res.status === 200 || c.res.status === 304) c.header("cache-control", cacheControl);
+    },
+  ];
 }
 
 const PROBLEM_SCHEMA = {

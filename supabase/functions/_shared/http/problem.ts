@@ -1,5 +1,8 @@
 /**
- * RFC 9457 problem details: the one error shape every comptoir function answers with.
+ * RFC 9457 problem details: the one error shape every comptoir function answers with, and the one
+ * catalog of the shared library's problem types ({@linkcode PROBLEM_TYPES}: status and title of
+ * each, which the OpenAPI document's error descriptions are generated from). A function adds its
+ * own types with {@linkcode defineProblemTypes} (the api's order errors, api/shop_errors.ts).
  *
  * `type` is a stable URI per error kind so clients branch on it, never on `title` or `detail`.
  * Every problem response is `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`
@@ -14,6 +17,8 @@ export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
 /** Base of the stable problem type URIs. */
 export const PROBLEM_TYPE_BASE = "https://comptoir.dev/problems/";
+
+import type { CircuitOpenError } from "../resilience/errors.ts";
 
 /** Fields of a problem document; extension members are allowed (RFC 9457 §3.2). */
 export interface ProblemDetails {
@@ -117,64 +122,141 @@ export class ProblemError extends Error {
   }
 }
 
+/** A problem type: the status it is answered with and its title, which never changes. */
+export interface ProblemType {
+  status: number;
+  title: string;
+}
+
+/**
+ * Checks and returns a table of problem types (slugs in kebab case, statuses 400-599).
+ *
+ * @example
+ * ```ts
+ * const SHOP = defineProblemTypes({ "insufficient-stock": { status: 409, title: "Not enough stock" } });
+ * ```
+ */
+export function defineProblemTypes<T extends Record<string, ProblemType>>(types: T): T {
+  for (const [slug, { status }] of Object.entries(types)) {
+    if (!/^[a-z]+(-[a-z0-9]+)*$/.test(slug)) throw new TypeError(`bad problem type slug ${slug}`);
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new RangeError(`problem type ${slug} has status ${status}`);
+    }
+  }
+  return Object.freeze(types);
+}
+
+/** The problem types of the shared library, each with its one status and title. */
+export const PROBLEM_TYPES = defineProblemTypes({
+  "bad-request": { status: 400, title: "Bad Request" },
+  "invalid-request": { status: 400, title: "Invalid request" },
+  "invalid-json": { status: 400, title: "Invalid JSON body" },
+  "invalid-encoding": { status: 400, title: "Invalid body encoding" },
+  "unsupported-api-version": { status: 400, title: "Unsupported API version" },
+  "unauthorized": { status: 401, title: "Unauthorized" },
+  "forbidden": { status: 403, title: "Forbidden" },
+  "not-found": { status: 404, title: "Not Found" },
+  "method-not-allowed": { status: 405, title: "Method Not Allowed" },
+  "constraint-violation": { status: 409, title: "Conflict" },
+  "payload-too-large": { status: 413, title: "Payload Too Large" },
+  "unsupported-media-type": { status: 415, title: "Unsupported Media Type" },
+  "validation-failed": { status: 422, title: "Validation failed" },
+  "rate-limited": { status: 429, title: "Too Many Requests" },
+  "internal": { status: 500, title: "Internal Server Error" },
+  "service-unavailable": { status: 503, title: "Service Unavailable" },
+  "dependency-unavailable": { status: 503, title: "Service Unavailable" },
+  "rate-limit-unavailable": { status: 503, title: "Service Unavailable" },
+  "deadline-exceeded": { status: 504, title: "Gateway Timeout" },
+  "upstream-timeout": { status: 504, title: "Gateway Timeout" },
+});
+
+/** A type of {@linkcode PROBLEM_TYPES}. */
+export type ProblemTypeSlug = keyof typeof PROBLEM_TYPES;
+
+/**
+ * The problem of `type` from `catalog` (the shared one by default), with its status and title.
+ *
+ * @example
+ * ```ts
+ * throw new ProblemError(problem("invalid-json", "The request body is not valid JSON"));
+ * ```
+ */
+export function problem<T extends Record<string, ProblemType> = typeof PROBLEM_TYPES>(
+  type: keyof T & string,
+  detail?: string,
+  extra: Record<string, unknown> = {},
+  catalog: T = PROBLEM_TYPES as unknown as T,
+): ProblemDetails {
+  const { status, title } = catalog[type];
+  return { type, status, title, ...(detail === undefined ? {} : { detail }), ...extra };
+}
+
+/**
+ * What an OpenAPI document says of an error status: the titles and types answered with it.
+ *
+ * @example
+ * ```ts
+ * describeStatus(504); // "Gateway Timeout: deadline-exceeded, upstream-timeout"
+ * ```
+ */
+export function describeStatus(
+  status: number,
+  ...catalogs: Record<string, ProblemType>[]
+): string {
+  const entries = [PROBLEM_TYPES, ...catalogs].flatMap((c) =>
+    Object.entries(c).filter(([, t]) => t.status === status)
+  );
+  if (entries.length === 0) return "Error";
+  const titles = [...new Set(entries.map(([, t]) => t.title))];
+  return `${titles.join(" / ")}: ${entries.map(([slug]) => slug).join(", ")}`;
+}
+
 /** Common problems, so each kind has exactly one type and title. */
 export const problems = {
-  badRequest: (detail: string, extra: Record<string, unknown> = {}): ProblemDetails => ({
-    type: "bad-request",
-    status: 400,
-    title: "Bad Request",
-    detail,
-    ...extra,
-  }),
-  unauthorized: (detail: string): ProblemDetails => ({
-    type: "unauthorized",
-    status: 401,
-    title: "Unauthorized",
-    detail,
-  }),
-  forbidden: (detail: string): ProblemDetails => ({
-    type: "forbidden",
-    status: 403,
-    title: "Forbidden",
-    detail,
-  }),
-  notFound: (detail: string): ProblemDetails => ({
-    type: "not-found",
-    status: 404,
-    title: "Not Found",
-    detail,
-  }),
-  methodNotAllowed: (detail: string): ProblemDetails => ({
-    type: "method-not-allowed",
-    status: 405,
-    title: "Method Not Allowed",
-    detail,
-  }),
-  payloadTooLarge: (limitBytes: number): ProblemDetails => ({
-    type: "payload-too-large",
-    status: 413,
-    title: "Payload Too Large",
-    detail: `Request body exceeds ${limitBytes} bytes`,
-    limit_bytes: limitBytes,
-  }),
-  unsupportedMediaType: (received: string | undefined, accepted: string[]): ProblemDetails => ({
-    type: "unsupported-media-type",
-    status: 415,
-    title: "Unsupported Media Type",
-    detail: `Content type ${received === undefined ? "(none)" : boundedText(received, 100)} ` +
-      `is not accepted; use ${accepted.join(" or ")}`,
-    accepted,
-  }),
-  serviceUnavailable: (detail: string): ProblemDetails => ({
-    type: "service-unavailable",
-    status: 503,
-    title: "Service Unavailable",
-    detail,
-  }),
-  internal: (): ProblemDetails => ({
-    type: "internal",
-    status: 500,
-    title: "Internal Server Error",
-    detail: "An unexpected error occurred; it has been logged",
-  }),
+  badRequest: (detail: string, extra: Record<string, unknown> = {}): ProblemDetails =>
+    problem("bad-request", detail, extra),
+  unauthorized: (detail: string): ProblemDetails => problem("unauthorized", detail),
+  forbidden: (detail: string): ProblemDetails => problem("forbidden", detail),
+  notFound: (detail: string): ProblemDetails => problem("not-found", detail),
+  methodNotAllowed: (detail: string): ProblemDetails => problem("method-not-allowed", detail),
+  payloadTooLarge: (limitBytes: number): ProblemDetails =>
+    problem("payload-too-large", `Request body exceeds ${limitBytes} bytes`, {
+      limit_bytes: limitBytes,
+    }),
+  unsupportedMediaType: (received: string | undefined, accepted: string[]): ProblemDetails =>
+    problem(
+      "unsupported-media-type",
+      `Content type ${received === undefined ? "(none)" : boundedText(received, 100)} ` +
+        `is not accepted; use ${accepted.join(" or ")}`,
+      { accepted },
+    ),
+  serviceUnavailable: (detail: string): ProblemDetails => problem("service-unavailable", detail),
+  internal: (): ProblemDetails =>
+    problem("internal", "An unexpected error occurred; it has been logged"),
 } as const;
+
+/**
+ * 503 `dependency-unavailable` for an open breaker, with `Retry-After` in whole seconds (rounded
+ * up, RFC 9110 §10.2.3 has no fractions) and the exact delay as `retry_after_ms`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await breaker.execute(call);
+ * } catch (e) {
+ *   if (e instanceof CircuitOpenError) throw circuitOpenProblem(e);
+ *   throw e;
+ * }
+ * ```
+ */
+export function circuitOpenProblem(error: CircuitOpenError): ProblemError {
+  const seconds = Math.ceil(error.retryAfterMs / 1000);
+  return new ProblemError(
+    problem(
+      "dependency-unavailable",
+      `A service this request needs (${error.dependency}) is failing; try again later`,
+      { dependency: error.dependency, retry_after_ms: error.retryAfterMs },
+    ),
+    { headers: { "retry-after": String(seconds) }, cause: error },
+  );
+}

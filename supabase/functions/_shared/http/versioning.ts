@@ -9,9 +9,17 @@
  * supported ones. A deprecated version's responses carry `Deprecation` (RFC 9745), `Sunset`
  * (RFC 8594) and `Link: <successor>; rel="successor-version"`. Every response says which version
  * served it in `API-Version`.
+ *
+ * It is configured once, in the function's Hono app ({@linkcode apiVersioning}): Hono's `getPath`
+ * option routes the request to its versioned path without copying the Request, one middleware
+ * adds the version headers to the response the app builds, and an unknown version is a route of
+ * the app (`/<base>/unsupported-version`), so its 400 passes through the same metrics, security
+ * headers and request id as every other answer.
  * @module
  */
-import { problemResponse } from "./problem.ts";
+import type { Context, MiddlewareHandler } from "hono";
+import { getPath as honoGetPath } from "hono/utils/url";
+import { problem, problemResponse } from "./problem.ts";
 
 /** A deprecated version's schedule. */
 export interface Deprecation {
@@ -23,7 +31,7 @@ export interface Deprecation {
   successor: string;
 }
 
-/** Options of {@linkcode withVersioning}. */
+/** Options of {@linkcode apiVersioning}. */
 export interface VersioningOptions {
   /** Path prefix of the versioned API, e.g. `/api`. */
   basePath: string;
@@ -80,59 +88,95 @@ function normalise(raw: string): string {
   return /^\d+$/.test(v) ? `v${v}` : v;
 }
 
+/** The versioning of one app: its `getPath`, its middleware and its unknown-version route. */
+export interface ApiVersioning {
+  /** Hono's `getPath` option: the versioned path a request is routed to. */
+  getPath(request: Request): string;
+  /** Adds `API-Version`, `Vary` and the deprecation headers to every versioned response. */
+  middleware: MiddlewareHandler;
+  /** Path (under the app's base path) of the route answering an unknown version. */
+  unsupportedPath: string;
+  /** The 400 problem for an unknown version (the unknown-version route's handler). */
+  unsupported(c: Context): Response;
+}
+
+const UNSUPPORTED = "/unsupported-version";
+
 /**
- * Wraps a fetch handler whose routes live under `<basePath>/<version>/…`.
+ * The versioning of an app whose routes live under `<basePath>/<version>/…`.
  *
  * @example
  * ```ts
- * const fetch = withVersioning(app.fetch, { basePath: "/api", supported: ["v1", "v2"], defaultVersion: "v1" });
+ * const versioning = apiVersioning({ basePath: "/api", supported: ["v1", "v2"], defaultVersion: "v1" });
+ * const app = createFunctionApp("api", { getPath: versioning.getPath });
+ * app.use(versioning.middleware);
+ * app.all(versioning.unsupportedPath, versioning.unsupported);
  * ```
  */
-export function withVersioning<A extends unknown[]>(
-  fetch: (request: Request, ...rest: A) => Response | Promise<Response>,
-  options: VersioningOptions,
-): (request: Request, ...rest: A) => Promise<Response> {
-  // `rest` is what the server passes on (Deno.serve's connection info, Hono's c.env).
-  return async function versioned(request, ...rest) {
-    const url = new URL(request.url);
-    const inApi = url.pathname === options.basePath ||
-      url.pathname.startsWith(options.basePath + "/");
-    if (!inApi || options.unversioned?.includes(url.pathname) || request.method === "OPTIONS") {
-      return await fetch(request, ...rest);
+export function apiVersioning(options: VersioningOptions): ApiVersioning {
+  const { basePath, supported, defaultVersion, deprecated = {}, unversioned = [] } = options;
+  const versioned = new RegExp(`^${basePath}/(v\\d+)(/.*)?$`);
+  const unversionedPaths = new Set(unversioned);
+  const headerVersion = (raw: string | null) =>
+    raw === null || raw.trim() === "" ? undefined : normalise(raw);
+
+  function getPath(request: Request): string {
+    const path = honoGetPath(request);
+    if (
+      request.method === "OPTIONS" || unversionedPaths.has(path) ||
+      (path !== basePath && !path.startsWith(basePath + "/"))
+    ) {
+      return path;
     }
-    const resolution = resolveVersion(request, options);
-    if (!resolution.ok) {
-      return problemResponse({
-        type: "unsupported-api-version",
-        status: 400,
-        title: "Unsupported API version",
-        detail:
-          `API version ${resolution.requested} (from ${resolution.source}) is not supported; ` +
-          `use one of ${options.supported.join(", ")}`,
-        supported_versions: [...options.supported],
-        instance: url.pathname,
-      });
+    const after = path.slice(basePath.length) || "/";
+    const inPath = PATH_VERSION.exec(after);
+    let version = inPath?.[1] ?? headerVersion(request.headers.get("api-version")) ??
+      headerVersion(request.headers.get("accept-version"));
+    if (version === undefined) {
+      const query = request.url.indexOf("?");
+      const raw = query < 0 || !request.url.includes("api-version", query)
+        ? null
+        : new URLSearchParams(request.url.slice(query + 1)).get("api-version");
+      version = headerVersion(raw) ?? defaultVersion;
     }
-    url.pathname = `${options.basePath}/${resolution.version}${
-      resolution.rest === "/" ? "" : resolution.rest
-    }`;
-    const response = await fetch(new Request(url, request), ...rest);
-    const headers = new Headers(response.headers);
-    headers.set("api-version", resolution.version);
-    headers.append("vary", "API-Version, Accept-Version");
-    const deprecation = options.deprecated?.[resolution.version];
+    if (!supported.includes(version)) return basePath + UNSUPPORTED;
+    const rest = inPath ? inPath[2] ?? "" : after === "/" ? "" : after;
+    return `${basePath}/${version}${rest}`;
+  }
+
+  const middleware: MiddlewareHandler = async function versionHeaders(c, next) {
+    await next();
+    const match = versioned.exec(c.req.path);
+    if (!match) return;
+    const version = match[1];
+    c.header("api-version", version);
+    c.header("vary", "API-Version, Accept-Version", { append: true });
+    const deprecation = deprecated[version];
     if (deprecation) {
-      headers.set("deprecation", `@${Math.floor(deprecation.deprecatedAt.getTime() / 1000)}`);
-      headers.set("sunset", deprecation.sunsetAt.toUTCString());
-      const successorPath = `${options.basePath}/${deprecation.successor}${
-        resolution.rest === "/" ? "" : resolution.rest
-      }`;
-      headers.append("link", `<${successorPath}>; rel="successor-version"`);
+      c.header("deprecation", `@${Math.floor(deprecation.deprecatedAt.getTime() / 1000)}`);
+      c.header("sunset", deprecation.sunsetAt.toUTCString());
+      c.header(
+        "link",
+        `<${basePath}/${deprecation.successor}${match[2] ?? ""}>; rel="successor-version"`,
+        { append: true },
+      );
     }
-    return new Response(response.body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers,
-    });
+  };
+
+  return {
+    getPath,
+    middleware,
+    unsupportedPath: UNSUPPORTED,
+    unsupported(c) {
+      const resolution = resolveVersion(c.req.raw, options);
+      const requested = resolution.ok ? resolution.version : resolution.requested;
+      const source = resolution.ok ? resolution.source : resolution.source;
+      return problemResponse(problem(
+        "unsupported-api-version",
+        `API version ${requested} (from ${source}) is not supported; ` +
+          `use one of ${supported.join(", ")}`,
+        { supported_versions: [...supported], instance: new URL(c.req.url).pathname },
+      ));
+    },
   };
 }

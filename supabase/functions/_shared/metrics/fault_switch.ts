@@ -5,11 +5,16 @@
  * answered with a 500 problem instead of reaching its handler, and is counted by the HTTP metrics
  * as a 5xx of its function and route; a request carrying `x-comptoir-fault-db-sleep-ms: 300` has
  * every database statement it issues preceded by `select pg_sleep(0.3)` on the same pool (see
- * db/instrument.ts), so its statements are slow for real and hold pooled connections. Deployed
- * functions never call `enableTestFaults`, so the headers mean nothing there.
+ * db/instrument.ts), so its statements are slow for real and hold pooled connections. The
+ * middleware that does it, {@linkcode testFaults}, is installed by `createFunctionApp` only in a
+ * process where the switch was on when the app was built (the gateway turns it on before it
+ * imports the functions); deployed functions never call `enableTestFaults`, so their middleware
+ * chain does not have it.
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { MiddlewareHandler } from "hono";
+import { problem, problemResponse } from "../http/problem.ts";
 
 /** Request header that asks for an injected failure. */
 export const FAULT_HEADER = "x-comptoir-fault";
@@ -32,6 +37,37 @@ let enabled = false;
  */
 export function enableTestFaults(): void {
   enabled = true;
+}
+
+/** Whether the switch is on. */
+export function testFaultsEnabled(): boolean {
+  return enabled;
+}
+
+/**
+ * The middleware answering the fault headers (after the HTTP metrics, which count its 5xx under
+ * the route); it does nothing once the switch is off.
+ *
+ * @example
+ * ```ts
+ * if (testFaultsEnabled()) app.use(testFaults());
+ * ```
+ */
+export function testFaults(): MiddlewareHandler {
+  return async function injectTestFault(c, next) {
+    const fault = injectedFault(c.req.raw);
+    if (fault !== undefined) {
+      c.res = problemResponse({
+        ...problem("internal", "Fault injected by the x-comptoir-fault test header"),
+        status: fault,
+        instance: c.req.path,
+      });
+      return;
+    }
+    const sleepMs = injectedDbSleepMs(c.req.raw);
+    if (sleepMs === undefined) await next();
+    else await withDbSleep(sleepMs, next);
+  };
 }
 
 /** Turns the switch off again (tests). */

@@ -10,16 +10,18 @@
  * the contract's bounded values live in one place (see `RATE_LIMIT_POLICY_LABELS`).
  * @module
  */
+import type { AuthEvent } from "../auth/events.ts";
 import { BREAKER_STATES } from "./labels.ts";
 import { METRICS_ENABLED, metricsPipeline } from "./pipeline.ts";
 import type { CounterName, HistogramName } from "./families.ts";
 import type { LabelValues } from "./registry.ts";
 
 /**
- * The contract's `policy` value of each rate-limit policy of `rate_limit/policies.ts` and
- * `api/protection.ts`: per-address policies are `anonymous`, per-user ones `authenticated`, order
- * creation `checkout`. A policy missing here is dropped (and warned about) rather than exported
- * under an unbounded name.
+ * The contract's `policy` value of each rate-limit policy of `rate_limit/policies.ts`:
+ * per-address policies are `anonymous`, per-user ones `authenticated`, order creation `checkout`.
+ * A function with policies of its own names their value when it subscribes (api/protection.ts);
+ * a policy known nowhere is dropped (and warned about) rather than exported under an unbounded
+ * name.
  */
 export const RATE_LIMIT_POLICY_LABELS: Readonly<Record<string, string>> = {
   anonymous: "anonymous",
@@ -30,11 +32,6 @@ export const RATE_LIMIT_POLICY_LABELS: Readonly<Record<string, string>> = {
   user_read: "authenticated",
   user_write: "authenticated",
   api_key: "authenticated",
-  catalog: "anonymous",
-  inventory: "anonymous",
-  orders_create: "checkout",
-  orders_read: "authenticated",
-  dashboard: "authenticated",
 };
 
 /**
@@ -144,6 +141,19 @@ export function recordCircuitBreakerTransition(event: BreakerTransitionLike): vo
     });
   }
   recordCircuitBreakerState(event.breaker, event.to);
+}
+
+/**
+ * Counts an authentication event (auth/events.ts); `createFunctionApp` subscribes it.
+ *
+ * @example
+ * ```ts
+ * subscribeAuthEvents(recordAuthEvent);
+ * ```
+ */
+export function recordAuthEvent(event: AuthEvent): void {
+  if (event.kind === "attempt") recordAuthAttempt(event.method);
+  else recordAuthFailure(event.method, event.reason);
 }
 
 /** Counts a request whose credentials were evaluated (`jwt`, `api_key`, `metrics_token`). */

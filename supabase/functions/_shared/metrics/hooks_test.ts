@@ -17,8 +17,8 @@ function drained(): Map<string, number> {
 
 Deno.test("recordRateLimitDecision() maps the limiter's policy names to the contract's", () => {
   drained();
-  recordRateLimitDecision({ policy: "catalog", outcome: "allowed", factor: 1 });
-  recordRateLimitDecision({ policy: "orders_create", outcome: "limited", factor: 0.5 });
+  recordRateLimitDecision({ policy: "public_read", outcome: "allowed", factor: 1 });
+  recordRateLimitDecision({ policy: "checkout", outcome: "limited", factor: 0.5 });
   recordRateLimitDecision({ policy: "user_read", outcome: "fail_open" });
   const samples = drained();
   assert.equal(

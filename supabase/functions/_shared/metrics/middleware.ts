@@ -11,8 +11,6 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { problemResponse, problems } from "../http/problem.ts";
-import { injectedDbSleepMs, injectedFault, withDbSleep } from "./fault_switch.ts";
 import { FUNCTION_LABEL, statusClass } from "./labels.ts";
 import { metricsPipeline } from "./pipeline.ts";
 import type { MetricsRegistry } from "./registry.ts";
@@ -74,19 +72,7 @@ export function httpMetrics(
     let status = 500;
     buffer.addGaugeAt("comptoir_http_requests_in_flight", inFlightKey!, 1);
     try {
-      const fault = injectedFault(c.req.raw);
-      if (fault !== undefined) {
-        status = fault;
-        return problemResponse({
-          ...problems.internal(),
-          status: fault,
-          detail: "Fault injected by the x-comptoir-fault test header",
-          instance: c.req.path,
-        });
-      }
-      const sleepMs = injectedDbSleepMs(c.req.raw);
-      if (sleepMs === undefined) await next();
-      else await withDbSleep(sleepMs, next);
+      await next();
       status = c.res.status;
     } finally {
       buffer.addGaugeAt("comptoir_http_requests_in_flight", inFlightKey!, -1);

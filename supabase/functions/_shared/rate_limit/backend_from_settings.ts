@@ -2,17 +2,14 @@
  * The rate-limit backend a deployment asked for (see settings.ts): the Postgres one through the
  * database's circuit breaker, or the Upstash one on the isolate's shared Redis client.
  *
- * The Postgres backend has a pool of its own (two connections, application_name
- * `comptoir-rate-limit`): sharing the routes' pool put each counter update in the queue behind
- * the transactions of the requests ahead — fifty concurrent orders on three connections let the
- * limiter's timeout expire on a busy machine, and order creation, which fails closed, answered
- * 503. On its own connections a counter update waits only for other counter updates (a fraction
- * of a millisecond each). Where the functions' pool is a single connection
- * (`COMPTOIR_DB_POOL_MAX=1`: the embedded PGlite serves one connection at a time) the limiter
- * shares it.
+ * The Postgres backend shares the routes' pool (without their statement metrics): a counter
+ * update is one statement in one round trip, and the routes' calls no longer hold a connection
+ * for a transaction of several round trips (db/as_caller.ts sends the claims with the query, an
+ * order is placed in one statement), so it does not queue behind them. A pool of its own cost a
+ * second set of connections per isolate for nothing.
  * @module
  */
-import { createDb, databaseBreaker, dbUrlFromEnv, getDb, type Sql } from "../db/client.ts";
+import { databaseBreaker, getUnobservedDb } from "../db/client.ts";
 import { sharedUpstash } from "../resilience/upstash_client.ts";
 import { PostgresRateLimitBackend } from "./postgres_backend.ts";
 import type { RateLimitBackendKind } from "./settings.ts";
@@ -42,7 +39,7 @@ export function rateLimitBackendFor(kind: RateLimitBackendKind): RateLimitBacken
     case "postgres":
       return {
         backend: new PostgresRateLimitBackend({
-          sql: limiterDb,
+          sql: getUnobservedDb,
           breaker: databaseBreaker(),
           timeoutMs: POSTGRES_TIMEOUT_MS,
         }),
@@ -65,16 +62,3 @@ export function rateLimitBackendFor(kind: RateLimitBackendKind): RateLimitBacken
  * 1 s timer fired while the answer sat unread in the event loop, refusing orders for nothing.
  */
 const POSTGRES_TIMEOUT_MS = 3000;
-
-let limiterSql: Sql | undefined;
-
-/** The limiter's own pool, or the functions' pool when that is a single connection. */
-function limiterDb(): Sql {
-  if (Deno.env.get("COMPTOIR_DB_POOL_MAX") === "1") return getDb();
-  limiterSql ??= createDb({
-    url: dbUrlFromEnv().url,
-    max: 2,
-    applicationName: "comptoir-rate-limit",
-  });
-  return limiterSql;
-}

@@ -6,7 +6,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { type Clock, realClock } from "../clock.ts";
-import { ProblemError } from "../http/problem.ts";
+import { problem, ProblemError } from "../http/problem.ts";
 import type { AdaptiveLimit } from "./adaptive.ts";
 import { rateLimitHeaders } from "./headers.ts";
 import { type RateLimitDecision, RateLimiter } from "./limiter.ts";
@@ -59,24 +59,24 @@ export function rateLimit(
     onDecision?.(decision);
     const headers = rateLimitHeaders(policy, decision, clock.now());
     if (decision.outcome === "limited") {
-      throw new ProblemError({
-        type: "rate-limited",
-        status: 429,
-        title: "Too Many Requests",
-        detail: `Rate limit ${policy.name} reached; retry after the indicated delay`,
-        policy: policy.name,
-        retry_after_ms: decision.retryAfterMs,
-      }, { headers });
+      throw new ProblemError(
+        problem(
+          "rate-limited",
+          `Rate limit ${policy.name} reached; retry after the indicated delay`,
+          { policy: policy.name, retry_after_ms: decision.retryAfterMs },
+        ),
+        { headers },
+      );
     }
     if (decision.outcome === "fail_closed") {
-      throw new ProblemError({
-        type: "rate-limit-unavailable",
-        status: 503,
-        title: "Service Unavailable",
-        detail: "Rate limiting is temporarily unavailable and this route does not run without it",
-        policy: policy.name,
-        retry_after_ms: decision.retryAfterMs,
-      }, { headers });
+      throw new ProblemError(
+        problem(
+          "rate-limit-unavailable",
+          "Rate limiting is temporarily unavailable and this route does not run without it",
+          { policy: policy.name, retry_after_ms: decision.retryAfterMs },
+        ),
+        { headers },
+      );
     }
     await next();
     setHeaders(c, headers);

@@ -6,6 +6,7 @@
  * failure nobody understood multiplies its cost.
  * @module
  */
+import { sqlStateRule } from "../db/sqlstate.ts";
 import { CircuitOpenError, DeadlineExceededError, TimeoutError } from "./errors.ts";
 
 /** Broad family of a failure, for logs and metrics. */
@@ -33,13 +34,6 @@ export interface Classification {
 const RETRYABLE_STATUS = new Set([408, 429]);
 /** 5xx that no retry can fix: the server says it will never do this. */
 const PERMANENT_5XX = new Set([501, 505]);
-
-/**
- * SQLSTATEs worth retrying: serialization failure and deadlock (the transaction was rolled back
- * and can be replayed), admin/crash shutdown and "cannot connect now" (failover, restart), too many
- * connections (pool saturation). Class 08 (connection exceptions) is matched by prefix.
- */
-const RETRYABLE_SQLSTATE = new Set(["40001", "40P01", "57P01", "57P02", "57P03", "53300"]);
 
 /** Error codes of socket-level failures (Node/Deno `code`), and postgres.js's own ones. */
 const RETRYABLE_SOCKET_CODES = new Set([
@@ -188,10 +182,13 @@ function classifyStatus(status: number): Classification {
   return { retryable: false, kind: "http", reason };
 }
 
+/**
+ * SQLSTATEs are judged by the one table of db/sqlstate.ts: serialization failure and deadlock
+ * (replayable), shutdowns, "cannot connect now", too many connections and class 08 are retryable.
+ */
 function classifySqlState(code: string): Classification {
   const reason = `sqlstate_${code.toLowerCase()}`;
-  const retryable = RETRYABLE_SQLSTATE.has(code) || code.startsWith("08");
-  return { retryable, kind: "postgres", reason };
+  return { retryable: sqlStateRule(code).retryable, kind: "postgres", reason };
 }
 
 /**

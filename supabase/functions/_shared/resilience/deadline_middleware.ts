@@ -10,7 +10,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Context, MiddlewareHandler } from "hono";
 import { type Clock, realClock } from "../clock.ts";
-import { ProblemError } from "../http/problem.ts";
+import { problem, ProblemError } from "../http/problem.ts";
 import { Deadline } from "./deadline.ts";
 import { DeadlineExceededError } from "./errors.ts";
 
@@ -97,11 +97,10 @@ export function currentDeadline(): Deadline | undefined {
 }
 
 function deadlineProblem(deadline: Deadline, cause: unknown): ProblemError {
-  return new ProblemError({
-    type: "deadline-exceeded",
-    status: 504,
-    title: "Gateway Timeout",
-    detail: `The request did not complete within ${deadline.budgetMs} ms`,
-    deadline_ms: deadline.budgetMs,
-  }, { cause });
+  return new ProblemError(
+    problem("deadline-exceeded", `The request did not complete within ${deadline.budgetMs} ms`, {
+      deadline_ms: deadline.budgetMs,
+    }),
+    { cause },
+  );
 }

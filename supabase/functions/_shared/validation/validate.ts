@@ -12,7 +12,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { boundedText, ProblemError } from "../http/problem.ts";
+import { boundedText, problem, ProblemError } from "../http/problem.ts";
 
 /** Schemas for the parts of a request; object schemas are strict (unknown keys are errors). */
 export interface RequestSchemas {
@@ -77,20 +77,19 @@ export function validate<S extends RequestSchemas>(schemas: S): MiddlewareHandle
       check("body", "body", body);
     }
     if (errors.length > 0) {
-      const status = malformed ? 400 : 422;
-      throw new ProblemError({
-        type: malformed ? "invalid-request" : "validation-failed",
-        status,
-        title: malformed ? "Invalid request" : "Validation failed",
-        detail: `${errors.length} invalid field${errors.length === 1 ? "" : "s"}`,
-        errors: errors.slice(0, MAX_REPORTED_ERRORS).map((e) => ({
-          ...e,
-          pointer: boundedText(e.pointer, MAX_FIELD_TEXT),
-          detail: boundedText(e.detail, MAX_FIELD_TEXT),
-        })),
-        error_count: errors.length,
-        ...(errors.length > MAX_REPORTED_ERRORS ? { errors_truncated: true } : {}),
-      });
+      throw new ProblemError(problem(
+        malformed ? "invalid-request" : "validation-failed",
+        `${errors.length} invalid field${errors.length === 1 ? "" : "s"}`,
+        {
+          errors: errors.slice(0, MAX_REPORTED_ERRORS).map((e) => ({
+            ...e,
+            pointer: boundedText(e.pointer, MAX_FIELD_TEXT),
+            detail: boundedText(e.detail, MAX_FIELD_TEXT),
+          })),
+          error_count: errors.length,
+          ...(errors.length > MAX_REPORTED_ERRORS ? { errors_truncated: true } : {}),
+        },
+      ));
     }
     c.set(INPUT_KEY as never, parsed as never);
     await next();
@@ -122,34 +121,21 @@ function queryObject(url: string): Record<string, string | string[]> {
 async function readJson(c: Context): Promise<unknown> {
   const bytes = new Uint8Array(await c.req.raw.arrayBuffer());
   if (bytes.length === 0) {
-    throw new ProblemError({
-      type: "invalid-json",
-      status: 400,
-      title: "Invalid JSON body",
-      detail: "The request body is empty; send a JSON document",
-    });
+    throw new ProblemError(
+      problem("invalid-json", "The request body is empty; send a JSON document"),
+    );
   }
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    throw new ProblemError({
-      type: "invalid-encoding",
-      status: 400,
-      title: "Invalid body encoding",
-      detail: "The request body is not valid UTF-8",
-    });
+    throw new ProblemError(problem("invalid-encoding", "The request body is not valid UTF-8"));
   }
   try {
     return JSON.parse(text);
   } catch {
     // V8's message quotes the body: a fixed message instead.
-    throw new ProblemError({
-      type: "invalid-json",
-      status: 400,
-      title: "Invalid JSON body",
-      detail: "The request body is not valid JSON",
-    });
+    throw new ProblemError(problem("invalid-json", "The request body is not valid JSON"));
   }
 }
 
