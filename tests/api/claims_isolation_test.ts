@@ -1,7 +1,7 @@
 /**
  * A user-scoped read never sees another user's claims on a reused pooled connection: many users'
  * requests interleaved over a pool of one connection, directly and through PgBouncer in
- * transaction mode (one server connection shared by two gateway processes), each answer holding
+ * transaction mode (two server connections shared by two gateway processes), each answer holding
  * only the caller's own orders, and nothing of any caller left on the connection afterwards.
  * @module
  */
@@ -102,12 +102,14 @@ Deno.test("user-scoped reads keep to their own claims through PgBouncer in trans
   const pooler = await startPgBouncer({
     upstreamPort: Number(url.port),
     port: freePort(),
-    poolSize: 1,
+    // Two server connections: with one, the dev stack's start-up waits on itself (a client holds
+    // the only server connection while the next one it needs queues behind it).
+    poolSize: 2,
   });
   const sql = postgres(url.href, { max: 2, onnotice: () => {} });
   const servers: DevServer[] = [];
   try {
-    // Two gateway processes, two client connections each, one server connection for all.
+    // Two gateway processes, two client connections each, two server connections for all.
     for (let i = 0; i < 2; i++) {
       servers.push(
         await startDevServer({

@@ -30,3 +30,21 @@ Deno.test("requestDelivery() does nothing unconfigured and never rejects", async
     fetch: () => Promise.reject(new TypeError("down")),
   });
 });
+
+Deno.test("requestDelivery() leaves delivery to the schedule when turned off", () => {
+  const env = new Map([
+    ["SUPABASE_URL", "http://127.0.0.1:54321"],
+    ["SUPABASE_SERVICE_ROLE_KEY", "svc"],
+    ["COMPTOIR_NOTIFY_DELIVER_ON_ENQUEUE", "off"],
+  ]);
+  let called = false;
+  const result = requestDelivery({
+    env: { get: (k) => env.get(k) },
+    fetch: () => {
+      called = true;
+      return Promise.resolve(new Response("{}"));
+    },
+  });
+  assert.equal(result, undefined);
+  assert.equal(called, false);
+});
