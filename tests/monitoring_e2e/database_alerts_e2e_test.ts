@@ -66,8 +66,12 @@ Deno.test("slow statements and a full pool raise HighDatabaseLatency and Databas
 
     const saturated = await firing(prometheus, "DatabasePoolSaturated");
     assert.equal(saturated.length, 1);
-    const [max] = await promQuery(prometheus, "comptoir_db_pool_connections_max");
-    assert.equal(max.value, 2);
+    // One series per isolate: isolates of earlier tests may still be fresh in the metrics store, so
+    // this server's own pool (2) must be among them rather than first.
+    const maxima = (await promQuery(prometheus, "comptoir_db_pool_connections_max")).map((s) =>
+      s.value
+    );
+    assert.ok(maxima.includes(2), `pool maxima ${maxima.join(", ")}`);
     const [p95] = await promQuery(
       prometheus,
       'job_operation:comptoir_db_query_duration_seconds:p95_5m{operation="select"}',
