@@ -424,7 +424,15 @@ function pick() return "${api}/inventory?product_ids=" .. pages[math.random(#pag
       const servers: DevServer[] = [];
       try {
         for (let i = 0; i < Number(values.processes); i++) {
-          servers.push(await startDevServer({ dbUrl: pooler.url(), quiet: true, env }));
+          // PgBouncer 1.18 cannot follow pipelined Syncs (pgbouncer/pgbouncer#759): one query in
+          // flight per client connection, as a deployment behind it would set.
+          servers.push(
+            await startDevServer({
+              dbUrl: pooler.url(),
+              quiet: true,
+              env: { ...env, COMPTOIR_DB_PIPELINE: "1" },
+            }),
+          );
         }
         figures.pgbouncer = await measure(servers, operations(await etagOf(servers[0])), {
           connections,
@@ -762,7 +770,9 @@ connections) shared by ${ctx.processes} gateway processes of ${ctx.pool} client 
 load split evenly between them (two wrk processes; requests/s summed, percentiles those of the
 slower process). Every database call of a request is one transaction (the claims travel in the
 same batch as the query), so the pooler can hand the server connection to another client after
-each; PgBouncer 1.18 does not support prepared statements in this mode, hence \`prepare: false\`.
+each; PgBouncer 1.18 does not support prepared statements in this mode, hence \`prepare: false\`,
+and does not follow pipelined Syncs (pgbouncer/pgbouncer#759), hence \`COMPTOIR_DB_PIPELINE=1\`: one
+query in flight per client connection.
 
 ${table(f.pgbouncer, before?.pgbouncer)}
 `);

@@ -41,6 +41,9 @@ export interface ServerError {
 export function postgresRunner(url: string): SqlRunner {
   const sql = postgres(url, {
     max: 1,
+    // The URL may be a transaction pooler's, where a named statement does not outlive the
+    // transaction that prepared it.
+    prepare: false,
     onnotice: () => {},
     connection: { application_name: "comptoir-scripts" },
   });

@@ -114,7 +114,8 @@ Deno.test("user-scoped reads keep to their own claims through PgBouncer in trans
       servers.push(
         await startDevServer({
           dbUrl: pooler.url(url.pathname.slice(1)),
-          env: { COMPTOIR_DB_POOL_MAX: "2" },
+          // PgBouncer 1.18 cannot follow pipelined Syncs (pgbouncer/pgbouncer#759).
+          env: { COMPTOIR_DB_POOL_MAX: "2", COMPTOIR_DB_PIPELINE: "1" },
         }),
       );
     }

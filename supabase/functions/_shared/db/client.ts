@@ -75,6 +75,8 @@ export interface DbOptions {
   statementTimeoutMs?: number;
   /** `application_name` shown in pg_stat_activity. */
   applicationName?: string;
+  /** Queries pipelined on one connection (postgres.js `max_pipeline`, default 100). */
+  maxPipeline?: number;
 }
 
 /** A postgres.js client. */
@@ -161,6 +163,7 @@ export function createDb({
   connectTimeoutSeconds = 5,
   statementTimeoutMs = 10_000,
   applicationName = "comptoir-functions",
+  maxPipeline = 100,
 }: DbOptions): Sql {
   validateDbUrl(url);
   return postgres(url, {
@@ -174,11 +177,18 @@ export function createDb({
     // 20 s after the database is back; the database breaker already spaces attempts while it is
     // down (one probe per open period), so the client only needs a short pause.
     backoff: (retries: number) => Math.min(0.05 * retries, 0.5),
-    // Types the server knows and the driver does not (enums, composites, their arrays) are read
-    // once when the pool starts, as 3.x did on connect. Left to the first query that meets one,
-    // 4.x loads them in the middle of that query, and the embedded PGlite of `deno task dev`
-    // (one session behind a socket) loses the connection.
-    eager_types: true,
+    // Never look up the server's types. Left on, 4.x loads them in the middle of the first query
+    // that meets one, and the embedded PGlite of `deno task dev` (one session behind a socket)
+    // loses the connection; loaded eagerly, the lookup is pipelined with the pool's first query,
+    // which PgBouncer before 1.21 mishandles in transaction mode: it hands the server back at the
+    // lookup's ReadyForQuery while the query's answers are still coming, marks it dirty and the
+    // query never completes (pgbouncer/pgbouncer#759). The only custom types are two enums, read
+    // as text either way; no query returns an array of them.
+    fetch_types: false,
+    // Queries in flight per connection. A pooler that cannot follow pipelined Syncs in transaction
+    // mode (PgBouncer before 1.21, Supavisor before 2.10) needs 1; a batch (as_caller.ts) is one
+    // Sync, so a request still costs one round trip there.
+    max_pipeline: maxPipeline,
     onnotice: () => {},
     // int8 read as a JS number: ids and minor-unit amounts stay far below 2^53, and JSON has no
     // bigint. Only a parser: a custom serializer makes postgres.js 4 describe every statement
@@ -198,7 +208,8 @@ let observed: Sql | undefined;
 
 /**
  * The isolate's shared client, created on first use from the environment
- * (`COMPTOIR_DB_POOL_MAX` overrides the pool size), with its statements, transactions and pool use
+ * (`COMPTOIR_DB_POOL_MAX` overrides the pool size, `COMPTOIR_DB_PIPELINE` the queries in flight per
+ * connection), with its statements, transactions and pool use
  * recorded in the metrics (see instrument.ts).
  */
 export function getDb(): Sql {
@@ -217,7 +228,11 @@ export function getDb(): Sql {
 export function getUnobservedDb(): Sql {
   if (!shared) {
     const raw = Number(Deno.env.get("COMPTOIR_DB_POOL_MAX") ?? 3);
-    shared = createDb({ url: dbUrlFromEnv().url, max: Number.isInteger(raw) && raw > 0 ? raw : 3 });
+    shared = createDb({
+      url: dbUrlFromEnv().url,
+      max: Number.isInteger(raw) && raw > 0 ? raw : 3,
+      maxPipeline: positiveIntFromEnv("COMPTOIR_DB_PIPELINE", 100),
+    });
   }
   return shared;
 }
