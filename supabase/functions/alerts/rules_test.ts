@@ -64,3 +64,55 @@ Deno.test("parseRuleConfig() rejects bad matchers and sections", () => {
   assert.throws(() => parseRuleConfig({ rules: [] }), /route: /);
   assert.throws(() => parseRuleConfig(null), RuleConfigError);
 });
+
+Deno.test("parseRuleConfig() reads the seasonal rules' level, counts and deep-drop options", () => {
+  const config = parseRuleConfig(shipped());
+  const drop = config.rules.find((r) => r.name === "OrderDrop")!;
+  assert.equal(drop.detector.kind, "seasonal");
+  if (drop.detector.kind !== "seasonal") return;
+  assert.equal(drop.detector.levelWindowMs, 3 * 3_600_000);
+  assert.equal(drop.detector.levelSkipMs, 30 * 60_000);
+  assert.equal(drop.detector.levelMinSamples, 30);
+  assert.deepEqual(drop.detector.levelBounds, [0.5, 2]);
+  assert.equal(drop.detector.counts, true);
+  assert.equal(drop.detector.deepDrop, 0.5);
+  // Defaults: no level, no counts floor, no deep-drop path.
+  const doc = shipped();
+  const rules = doc.rules as Record<string, unknown>[];
+  const {
+    level_window: _w,
+    level_skip: _s,
+    counts: _c,
+    deep_drop: _d,
+    ...plain
+  } = rules[0];
+  doc.rules = [plain];
+  const [bare] = parseRuleConfig(doc).rules;
+  assert.ok(bare.detector.kind === "seasonal");
+  assert.equal(bare.detector.levelWindowMs, 0);
+  assert.equal(bare.detector.counts, false);
+  assert.equal(bare.detector.deepDrop, 0);
+});
+
+Deno.test("parseRuleConfig() rejects inconsistent level options, one message per rule", () => {
+  const doc = shipped();
+  const rules = doc.rules as Record<string, unknown>[];
+  doc.rules = [
+    { ...rules[0], level_skip: "3h" },
+    { ...rules[1], level_bounds: [1.5, 2] },
+    { ...rules[0], name: "OrderDropToo", deep_drop: 1.5 },
+    { ...rules[0], name: "OrderDropThree", level_window: "three hours" },
+  ];
+  let error: RuleConfigError | undefined;
+  try {
+    parseRuleConfig(doc);
+  } catch (e) {
+    error = e as RuleConfigError;
+  }
+  assert.ok(error instanceof RuleConfigError);
+  assert.equal(error.problems.length, 4, error.message);
+  assert.match(error.problems[0], /^rules\[0\] \(OrderDrop\): level_skip: must be shorter/);
+  assert.match(error.problems[1], /^rules\[1\] \(RevenueDrop\): level_bounds\[0\]: /);
+  assert.match(error.problems[2], /^rules\[2\] \(OrderDropToo\): deep_drop: /);
+  assert.match(error.problems[3], /^rules\[3\] \(OrderDropThree\): level_window: invalid duration/);
+});
