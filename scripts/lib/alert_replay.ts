@@ -11,6 +11,7 @@ import {
   evaluateSeries,
   seasonalInstants,
 } from "../../supabase/functions/alerts/evaluate_series.ts";
+import type { LevelSample } from "../../supabase/functions/alerts/detectors.ts";
 import { fingerprint } from "../../supabase/functions/alerts/fingerprint.ts";
 import {
   type ActiveAlert,
@@ -218,6 +219,9 @@ export function replayRule(
       : rule;
     let state: SeriesState = INITIAL_STATE;
     const history: number[] = [];
+    // The evaluations a level factor looks back on, as the evaluator keeps them in alerting.samples.
+    const recent: LevelSample[] = [];
+    const levelWindowMs = detector.kind === "seasonal" ? detector.levelWindowMs ?? 0 : 0;
     let open: Episode | null = null;
     let nodata: Episode | null = null;
     for (let m = 0; m < data.minutes; m++) {
@@ -228,13 +232,20 @@ export function replayRule(
           .map((i) => (i >= 0 ? series.values[i] : null))
           .filter((v): v is number => v !== null);
       }
-      const { step } = evaluateSeries(seriesRule, state, {
+      const { verdict, step } = evaluateSeries(seriesRule, state, {
         at: m * MINUTE,
         value,
         history,
         baseline,
+        recent,
       });
       state = step.next;
+      if (levelWindowMs > 0) {
+        if (value !== null && verdict?.seasonal !== undefined) {
+          recent.push({ at: m * MINUTE, value, seasonal: verdict.seasonal });
+        }
+        while (recent.length > 0 && recent[0].at < (m + 1) * MINUTE - levelWindowMs) recent.shift();
+      }
       if (value !== null) {
         history.push(value);
         if (history.length > rule.historyWindow) history.shift();

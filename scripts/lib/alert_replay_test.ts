@@ -82,3 +82,42 @@ Deno.test("replayStorm() sends fewer notifications with each control", () => {
   );
   assert.ok((all.suppressed.dedup ?? 0) > 0);
 });
+
+Deno.test("replayRule() feeds a seasonal rule its recent evaluations: a holiday sets its level", () => {
+  const data = generateDataset({ weeks: 6, levels: [900], incidentsPerSeries: 6 });
+  const holiday = data.specialDays.find((d) => d.start >= data.scoredFrom && d.factor < 1)!;
+  const detector = {
+    kind: "seasonal" as const,
+    direction: "both" as const,
+    threshold: 3.5,
+    weeks: 4,
+    neighbours: 2,
+    minSamples: 8,
+    minTraffic: 5,
+    minRelativeChange: 0.25,
+    minDelta: 0,
+  };
+  const rule = (extra: Record<string, unknown>) => ({
+    detector: { ...detector, ...extra },
+    forMs: MIN,
+    keepFiringForMs: 5 * MIN,
+    noDataForMs: 5 * MIN,
+    historyWindow: 0,
+  });
+  const onHoliday = (episodes: ReturnType<typeof replayRule>) =>
+    episodes.filter((e) => e.firedAt >= holiday.start && e.firedAt < holiday.end).length;
+  const plain = replayRule(data, rule({}));
+  const levelled = replayRule(data, rule({ levelWindowMs: 180 * MIN, levelSkipMs: 30 * MIN }));
+  assert.ok(onHoliday(plain) >= 5, `${onHoliday(plain)} episodes on the holiday without a level`);
+  assert.ok(
+    onHoliday(levelled) * 3 <= onHoliday(plain),
+    `${onHoliday(levelled)} with a level, ${onHoliday(plain)} without`,
+  );
+  // What is left fires in the holiday's first hours, before its level is known.
+  const late = levelled.filter((e) =>
+    e.firedAt >= holiday.start + 6 * 60 && e.firedAt < holiday.end
+  );
+  assert.deepEqual(late.map((e) => (e.firedAt - holiday.start) / 60), []);
+  const outages = score(data, levelled).recallByKind.outage;
+  assert.equal(outages.detected, outages.incidents);
+});

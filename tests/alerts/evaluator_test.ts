@@ -351,6 +351,51 @@ Deno.test({
 });
 
 Deno.test({
+  name: "evaluateAlerts() scales a seasonal rule by the day's level it recorded, across restarts",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await resetAlerting(sql);
+    const WEEK = 7 * 86_400_000;
+    const cfg = config([rule({
+      kind: "seasonal",
+      direction: "below",
+      threshold: 3,
+      weeks: 3,
+      neighbours: 0,
+      min_samples: 3,
+      min_traffic: 5,
+      min_relative_change: 0.25,
+      counts: true,
+      level_window: "20m",
+      level_skip: "5m",
+      level_min_samples: 5,
+    })]);
+    // 100 a minute at this time of the week over the last three weeks; today runs at 70 (a
+    // holiday), then drops to 20 at minute 14.
+    const states: string[] = [];
+    for (let i = 0; i < 16; i++) {
+      const at = T0 + i * MIN;
+      for (let w = 1; w <= 3; w++) await writeSignal(sql, "shop-a", at - w * WEEK, 100);
+      await writeSignal(sql, "shop-a", at, i < 14 ? 70 : 20);
+      await evaluateAt(cfg, at + 5_000);
+      const [s] = await sql`select state from alerting.series`;
+      states.push(s.state);
+    }
+    // Without a level yet (fewer than 5 evaluations older than 5 minutes) 70 is a drop; from
+    // minute 10 the level is 0.7, the holiday is the day's normal and the alert resolves; the
+    // drop to 20 is unusual against both and fires at once (no `for`).
+    assert.deepEqual(states.slice(0, 10), Array(10).fill("firing"));
+    assert.deepEqual(states.slice(10, 14), ["resolved", "inactive", "inactive", "inactive"]);
+    assert.deepEqual(states.slice(14), ["firing", "firing"]);
+    const recorded = await sql`
+      select count(*)::int as n, min(seasonal) as low, max(seasonal) as high
+      from alerting.samples where rule = 'TestDrop'`;
+    assert.deepEqual(recorded[0], { n: 16, low: 100, high: 100 });
+  },
+});
+
+Deno.test({
   name: "close the alerting test connection",
   sanitizeResources: false,
   sanitizeOps: false,

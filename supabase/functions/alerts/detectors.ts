@@ -1,9 +1,10 @@
 /**
  * The rule kinds' decisions, as pure functions of a value and its history: a static threshold, a
  * z-score over a rolling window, a robust z-score (median and MAD), and a seasonal baseline (the
- * same time of the week over the last weeks, scored robustly). Each answers whether the value is a
- * breach, with the score and the expected value, or that it cannot decide (too few samples), which
- * the state machine treats as "not a breach" rather than guessing.
+ * same time of the week over the last weeks, scored robustly, optionally scaled by the day's
+ * level: {@linkcode levelFactor}). Each answers whether the value is a breach, with the score and
+ * the expected value, or that it cannot decide (too few samples), which the state machine treats
+ * as "not a breach" rather than guessing.
  * @module
  */
 
@@ -19,6 +20,10 @@ export interface Verdict {
   expected: number | null;
   /** Why no decision could be made; the value is then not a breach. */
   undecided?: "too_few_samples" | "below_min_traffic";
+  /** Seasonal kind: the baseline's median before the level factor (what the evaluator records). */
+  seasonal?: number;
+  /** Seasonal kind: the level factor applied (1 without one). */
+  level?: number;
 }
 
 /** A static threshold. */
@@ -62,6 +67,33 @@ export interface SeasonalDetector {
   /** The smallest relative change from the median that can breach (0.3 = 30 %). */
   minRelativeChange: number;
   minDelta: number;
+  /**
+   * The signal counts events (orders per 5 minutes): its spread is at least the Poisson deviation
+   * √expected. The MAD of small integer counts is often 1 (ties), far under their real noise, so
+   * without this floor a quiet night pages on a count of 16 against 8. Default false.
+   */
+  counts?: boolean;
+  /**
+   * A drop of at least this fraction of the expected (0.5: below half) is judged against the
+   * counting noise alone (with `counts`; without it, it breaches outright), not against the
+   * baseline's spread, which an unusual past week (a holiday in the baseline) can inflate enough
+   * to delay a real outage by minutes. 0 (the default) turns it off.
+   */
+  deepDrop?: number;
+  /**
+   * The day's level: the median ratio value / seasonal median over the evaluations from
+   * `levelWindowMs` to `levelSkipMs` ago scales the baseline ({@linkcode levelFactor}), and a
+   * value breaches only when it is unusual against both the plain and the scaled baseline. A
+   * holiday at −30 % or a sale day at +30 % sets its own level within hours; an incident younger
+   * than `levelSkipMs` cannot. 0 (the default) turns it off.
+   */
+  levelWindowMs?: number;
+  /** The most recent span left out of the level (default 30 minutes). */
+  levelSkipMs?: number;
+  /** Fewer ratios than this in the level's span: no level (factor 1). Default 30. */
+  levelMinSamples?: number;
+  /** The level factor is clamped to these bounds (default [0.5, 2]). */
+  levelBounds?: readonly [number, number];
 }
 
 /** Every detector. */
@@ -74,7 +106,8 @@ export const MEAN_AD_SCALE = 1.253314;
 
 /**
  * Decides one value. `history` holds previous values, oldest first (zscore / robust kinds);
- * `baseline` holds the seasonal samples (seasonal kind).
+ * `baseline` holds the seasonal samples and `level` the day's level factor (seasonal kind; see
+ * {@linkcode levelFactor}).
  *
  * @example
  * ```ts
@@ -86,6 +119,7 @@ export function detect(
   value: number,
   history: readonly number[] = [],
   baseline: readonly number[] = [],
+  level = 1,
 ): Verdict {
   switch (detector.kind) {
     case "static": {
@@ -109,15 +143,95 @@ export function detect(
     }
     case "seasonal": {
       if (baseline.length < Math.max(3, detector.minSamples)) return undecided(null);
-      const { center, score } = robustScore(baseline, value);
-      if (center < detector.minTraffic) {
-        return { breach: false, score, expected: center, undecided: "below_min_traffic" };
+      const seasonal = median(baseline);
+      if (seasonal < detector.minTraffic) {
+        const { score } = robustScore(baseline, value);
+        return {
+          breach: false,
+          score,
+          expected: seasonal,
+          undecided: "below_min_traffic",
+          seasonal,
+          level,
+        };
       }
-      const verdict = judge(detector, value, center, score);
-      const relative = center === 0 ? Infinity : Math.abs(value - center) / Math.abs(center);
-      return relative < detector.minRelativeChange ? { ...verdict, breach: false } : verdict;
+      const adjusted = { ...judgeSeasonal(detector, value, baseline, level), seasonal, level };
+      if (level === 1 || !adjusted.breach) return adjusted;
+      // Unusual for the day's level; is it unusual for this time of the week too? A recovery
+      // after a long drop (the level still low, the value back to the usual) is not.
+      const plain = judgeSeasonal(detector, value, baseline, 1);
+      const agree = plain.breach && Math.sign(plain.score ?? value - seasonal) ===
+          Math.sign(adjusted.score ?? value - adjusted.expected!);
+      return agree ? adjusted : { ...adjusted, breach: false };
     }
   }
+}
+
+/** One seasonal decision against `baseline` scaled by `scale`. */
+function judgeSeasonal(
+  detector: SeasonalDetector,
+  value: number,
+  baseline: readonly number[],
+  scale: number,
+): Verdict {
+  const samples = scale === 1 ? baseline : baseline.map((x) => x * scale);
+  const { center, spread } = robustSpread(samples);
+  const floor = detector.counts ? Math.sqrt(Math.max(center, 0)) : 0;
+  const relative = center === 0 ? Infinity : Math.abs(value - center) / Math.abs(center);
+  const deep = (detector.deepDrop ?? 0) > 0 && value < center && relative >= detector.deepDrop!;
+  const sd = deep ? floor : Math.max(spread, floor);
+  const verdict = judge(detector, value, center, sd > 0 ? (value - center) / sd : null);
+  return relative < detector.minRelativeChange ? { ...verdict, breach: false } : verdict;
+}
+
+/** One recorded evaluation of a seasonal series: its value and its seasonal median then. */
+export interface LevelSample {
+  at: number;
+  value: number;
+  /** The seasonal median before any level factor ({@linkcode Verdict.seasonal}). */
+  seasonal: number;
+}
+
+/**
+ * The day's level factor at `at`: the median of value / seasonal median over the samples from
+ * `levelWindowMs` to `levelSkipMs` ago, clamped to `levelBounds`, in the spirit of Holt-Winters'
+ * level term. Samples whose seasonal median is zero or under `minTraffic` (quiet hours: their
+ * ratio is noise) are left out; with fewer than `levelMinSamples` left, or without a window,
+ * the factor is 1 (`undecided`).
+ *
+ * @example
+ * ```ts
+ * const detector = { kind: "seasonal", levelWindowMs: 3 * 3_600_000, minTraffic: 5 } as SeasonalDetector;
+ * levelFactor(detector, recent, Date.now()).factor; // 0.7 on a holiday at −30 %
+ * ```
+ */
+export function levelFactor(
+  detector: Pick<
+    SeasonalDetector,
+    "levelWindowMs" | "levelSkipMs" | "levelMinSamples" | "levelBounds" | "minTraffic"
+  >,
+  samples: readonly LevelSample[],
+  at: number,
+): { factor: number; samples: number; undecided?: "too_few_samples" } {
+  const {
+    levelWindowMs = 0,
+    levelSkipMs = 30 * 60_000,
+    levelMinSamples = 30,
+    levelBounds = [0.5, 2],
+    minTraffic,
+  } = detector;
+  if (levelWindowMs <= 0) return { factor: 1, samples: 0 };
+  const ratios: number[] = [];
+  for (const s of samples) {
+    if (s.at < at - levelWindowMs || s.at >= at - levelSkipMs) continue;
+    if (!(s.seasonal > 0) || s.seasonal < minTraffic || !Number.isFinite(s.value)) continue;
+    ratios.push(s.value / s.seasonal);
+  }
+  if (ratios.length < Math.max(1, levelMinSamples)) {
+    return { factor: 1, samples: ratios.length, undecided: "too_few_samples" };
+  }
+  const [low, high] = levelBounds;
+  return { factor: Math.min(high, Math.max(low, median(ratios))), samples: ratios.length };
 }
 
 /**
@@ -129,12 +243,20 @@ export function robustScore(
   samples: readonly number[],
   value: number,
 ): { center: number; score: number | null } {
+  const { center, spread } = robustSpread(samples);
+  return { center, score: spread > 0 ? (value - center) / spread : null };
+}
+
+/**
+ * The median of `samples` and their robust standard deviation: MAD / 0.6745; when MAD = 0,
+ * 1.253314 · mean absolute deviation; 0 when all are equal.
+ */
+export function robustSpread(samples: readonly number[]): { center: number; spread: number } {
   const center = median(samples);
   const mad = median(samples.map((x) => Math.abs(x - center)));
-  if (mad > 0) return { center, score: (MAD_SCALE * (value - center)) / mad };
+  if (mad > 0) return { center, spread: mad / MAD_SCALE };
   const meanAd = samples.reduce((a, x) => a + Math.abs(x - center), 0) / samples.length;
-  if (meanAd > 0) return { center, score: (value - center) / (MEAN_AD_SCALE * meanAd) };
-  return { center, score: null };
+  return { center, spread: meanAd > 0 ? MEAN_AD_SCALE * meanAd : 0 };
 }
 
 /** The median of `values` (the mean of the two middle ones for an even count). */

@@ -1,10 +1,11 @@
 /**
  * One evaluation of one series of one rule: the rule's detector decides the value against its
- * history or seasonal baseline, and the state machine moves on. Shared by the scheduled evaluator
+ * history or seasonal baseline (scaled by the day's level when the rule has one), and the state
+ * machine moves on. Shared by the scheduled evaluator
  * and the replay harness of `deno task bench:alerts`, so the benchmark measures this exact code.
  * @module
  */
-import { detect, type Verdict } from "./detectors.ts";
+import { detect, levelFactor, type LevelSample, type Verdict } from "./detectors.ts";
 import type { Rule } from "./rules.ts";
 import { type SeriesState, type Step, step } from "./state_machine.ts";
 
@@ -23,6 +24,8 @@ export interface SeriesInput {
   history?: readonly number[];
   /** Seasonal samples (seasonal kind). */
   baseline?: readonly number[];
+  /** The series' recent evaluations with their seasonal medians (seasonal kind with a level). */
+  recent?: readonly LevelSample[];
 }
 
 /**
@@ -37,7 +40,7 @@ export interface SeriesInput {
 export function evaluateSeries(
   rule: Pick<Rule, "detector" | "forMs" | "keepFiringForMs" | "noDataForMs">,
   state: SeriesState,
-  { at, value, history = [], baseline = [] }: SeriesInput,
+  { at, value, history = [], baseline = [], recent = [] }: SeriesInput,
 ): SeriesEvaluation {
   const timing = {
     forMs: rule.forMs,
@@ -47,7 +50,10 @@ export function evaluateSeries(
   if (value === null || !Number.isFinite(value)) {
     return { verdict: null, step: step(state, { at, kind: "nodata" }, timing) };
   }
-  const verdict = detect(rule.detector, value, history, baseline);
+  const level = rule.detector.kind === "seasonal"
+    ? levelFactor(rule.detector, recent, at).factor
+    : 1;
+  const verdict = detect(rule.detector, value, history, baseline, level);
   return {
     verdict,
     step: step(state, { at, kind: "value", breach: verdict.breach, value }, timing),

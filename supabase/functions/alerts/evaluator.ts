@@ -15,6 +15,7 @@
 import type postgres from "postgres";
 import type { Sql } from "../_shared/db/client.ts";
 import { type Clock, realClock } from "../_shared/clock.ts";
+import type { LevelSample } from "./detectors.ts";
 import { evaluateSeries, seasonalInstants } from "./evaluate_series.ts";
 import { fingerprint, type Labels } from "./fingerprint.ts";
 import type { Matcher } from "./matchers.ts";
@@ -269,16 +270,19 @@ async function evaluateRule(
     const key = `${rule.name}\u0000${fp}`;
     const current = series.get(key) ??
       { rule: rule.name, fingerprint: fp, labels, state: INITIAL_STATE };
-    let value: number | null;
-    if (rule.signal.kind === "sql" && rule.signal.increaseOverMs !== null) {
-      value = await increase(tx, rule, fp, at, row, rule.signal.increaseOverMs);
-    } else {
-      value = ratio(row.value, row.denominator);
+    const increaseOverMs = rule.signal.kind === "sql" ? rule.signal.increaseOverMs : null;
+    const value = increaseOverMs !== null
+      ? await increase(tx, rule, fp, at, row, increaseOverMs)
+      : ratio(row.value, row.denominator);
+    // The value judged (increase() records its own), and for seasonal rules the seasonal median
+    // it was judged against: the day's level of the next evaluations comes from these.
+    const record = async (seasonal: number | null) => {
+      if (increaseOverMs !== null) return;
       await tx`
-        insert into alerting.samples (rule, fingerprint, at, value)
-        values (${rule.name}, ${fp}, ${new Date(at)}, ${value})
+        insert into alerting.samples (rule, fingerprint, at, value, seasonal)
+        values (${rule.name}, ${fp}, ${new Date(at)}, ${value}, ${finite(seasonal)})
         on conflict do nothing`;
-    }
+    };
     const history = rule.historyWindow > 0
       ? (await tx<{ value: number }[]>`
           select value from alerting.samples
@@ -289,15 +293,18 @@ async function evaluateRule(
     if (value === null) {
       // A series that reports but cannot be judged yet (a counter without its first window, a
       // ratio without traffic) is seen, neither breached nor silent: its state stays.
+      await record(null);
       series.set(key, { ...current, labels, state: { ...current.state, lastSeenAt: at } });
       continue;
     }
-    const { step } = evaluateSeries(rule, current.state, {
+    const { verdict, step } = evaluateSeries(rule, current.state, {
       at,
       value,
       history,
       baseline: baselines.get(fp) ?? [],
+      recent: await recentLevelSamples(tx, rule, fp, at),
     });
+    await record(verdict?.seasonal ?? null);
     series.set(key, { ...current, labels, state: step.next });
     if (step.transition) transitions.push({ row: series.get(key)!, ...step.transition, at });
   }
@@ -312,6 +319,29 @@ async function evaluateRule(
     if (row.rule === rule.name && row.state.state === "firing") firing++;
   }
   return { rule: rule.name, health: "ok", series: seen.size, firing };
+}
+
+/** The evaluations of a seasonal series a level factor is computed from (none without a level). */
+async function recentLevelSamples(
+  tx: postgres.TransactionSql,
+  rule: Rule,
+  fp: string,
+  at: number,
+): Promise<LevelSample[]> {
+  const { detector } = rule;
+  if (detector.kind !== "seasonal" || !detector.levelWindowMs) return [];
+  const skip = detector.levelSkipMs ?? 30 * MINUTE;
+  const rows = await tx<{ at: Date; value: number; seasonal: number }[]>`
+    select at, value, seasonal from alerting.samples
+    where rule = ${rule.name} and fingerprint = ${fp} and value is not null
+      and seasonal is not null
+      and at >= ${new Date(at - detector.levelWindowMs)} and at < ${new Date(at - skip)}
+    order by at`;
+  return rows.map((r) => ({
+    at: r.at.getTime(),
+    value: Number(r.value),
+    seasonal: Number(r.seasonal),
+  }));
 }
 
 /** The rule sees the increase of running totals over `windowMs`, from the totals it recorded. */

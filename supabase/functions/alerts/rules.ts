@@ -129,6 +129,15 @@ const ruleSchema = z.discriminatedUnion("kind", [
     min_samples: z.number().int().min(3).default(6),
     min_traffic: z.number().nonnegative().default(0),
     min_relative_change: z.number().nonnegative().default(0),
+    /** The signal counts events: its spread is at least the Poisson deviation. */
+    counts: z.boolean().default(false),
+    /** A drop of at least this fraction is judged against the counting noise alone; 0: off. */
+    deep_drop: z.number().min(0).max(1).default(0),
+    /** The day's level over this span of recent evaluations scales the baseline; 0: off. */
+    level_window: duration.default(0),
+    level_skip: duration.default(30 * 60_000),
+    level_min_samples: z.number().int().min(1).default(30),
+    level_bounds: z.tuple([z.number().positive().max(1), z.number().min(1)]).default([0.5, 2]),
   }),
 ]);
 
@@ -221,6 +230,12 @@ export function parseRuleConfig(document: unknown): RuleConfig {
       );
       return;
     }
+    if (
+      rule.kind === "seasonal" && rule.level_window > 0 && rule.level_skip >= rule.level_window
+    ) {
+      problems.push(`${where}: level_skip: must be shorter than level_window`);
+      return;
+    }
     const identity = JSON.stringify([rule.name, rule.labels]);
     if (seen.has(identity)) {
       problems.push(`${where}: another rule has the same name and labels`);
@@ -304,6 +319,12 @@ function toRule(rule: z.output<typeof ruleSchema>): Rule {
           minTraffic: rule.min_traffic,
           minRelativeChange: rule.min_relative_change,
           minDelta: rule.min_delta,
+          counts: rule.counts,
+          deepDrop: rule.deep_drop,
+          levelWindowMs: rule.level_window,
+          levelSkipMs: rule.level_skip,
+          levelMinSamples: rule.level_min_samples,
+          levelBounds: rule.level_bounds,
         },
       };
   }
