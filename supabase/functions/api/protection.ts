@@ -118,7 +118,9 @@ export interface ApiProtection {
  * ```
  */
 export function createApiProtection(settings: RateLimitSettings): ApiProtection {
-  const policies = withOverrides(API_RATE_LIMITS, settings.overrides);
+  // `export` is the export function's policy (export/protection.ts): the variable is shared.
+  const { export: _exportPolicy, ...overrides } = settings.overrides;
+  const policies = withOverrides(API_RATE_LIMITS, overrides);
   checkClientAddressSetting(settings, Object.values(policies));
   const trustedProxies = settings.trustedProxies ?? 0;
   const { backend, store } = rateLimitBackendFor(settings.backend);
