@@ -81,6 +81,18 @@ Deno.test("createApiProtection() refuses an override of a policy the api does no
   );
 });
 
+Deno.test("createApiProtection() leaves the export function's policy in the shared variable to it", () => {
+  const protection = createApiProtection(settings({
+    COMPTOIR_TRUSTED_PROXY: "0",
+    COMPTOIR_RATE_LIMITS: '{"export": {"limit": 1}, "catalog": {"limit": 7}}',
+  }));
+  const summary = protection.summary({});
+  assert.deepEqual((summary.rate_limit as Record<string, unknown>).overridden, ["catalog"]);
+  const policies = summary.policies as { name: string; limit: number }[];
+  assert.equal(policies.find((p) => p.name === "catalog")?.limit, 7);
+  assert.equal(policies.some((p) => p.name === "export"), false);
+});
+
 Deno.test("createApiProtection() refuses to start when clients cannot be told apart", () => {
   assert.throws(() => createApiProtection(settings()), /COMPTOIR_TRUSTED_PROXY is not set/);
   const local = createApiProtection(settings({ COMPTOIR_TRUSTED_PROXY: "0" }));

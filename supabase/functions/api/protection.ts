@@ -165,7 +165,7 @@ export function createApiProtection(settings: RateLimitSettings): ApiProtection 
         ? `X-Forwarded-For, entry appended by the outermost of ${trustedProxies} ` +
           `trusted prox${trustedProxies === 1 ? "y" : "ies"}`
         : "connection peer",
-      overridden: Object.keys(settings.overrides),
+      overridden: Object.keys(overrides),
     },
     policies: limiter
       ? Object.values(policies).map((p) => ({
