@@ -1,9 +1,10 @@
 /**
  * `deno task cost:estimate`: what monitoring comptoir costs a month run by the team (Prometheus +
- * Alertmanager), on New Relic and on Datadog, from the team's numbers (options) and the dated,
- * sourced price inputs of `scripts/lib/monitoring_cost.ts`. `--metrics-url` (with `--token`)
- * counts the series of a running metrics function instead of `--series`; `--report` writes
- * docs/benchmarks/monitoring-cost.md. Every option: `--help`.
+ * Alertmanager), on Grafana Cloud, on New Relic and on Datadog, from the team's numbers (options)
+ * and the dated, sourced price inputs of `scripts/lib/monitoring_cost.ts` (`--price NAME=VALUE`,
+ * repeatable, replaces one). `--metrics-url` (with `--token`) counts the series of a running
+ * metrics function instead of `--series`; `--report` writes docs/benchmarks/monitoring-cost.md.
+ * Every option: `--help`.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -14,6 +15,8 @@ import {
   DEFAULT_TEAM,
   estimateMonitoringCost,
   PRICES,
+  type PriceValues,
+  priceValues,
   samplesPerMonth,
   type TeamInputs,
 } from "./lib/monitoring_cost.ts";
@@ -27,7 +30,7 @@ const OPTIONS: Record<string, [keyof TeamInputs, string]> = {
   "retention-days": ["retentionDays", "days of history kept (self-hosted disk)"],
   "datadog-hosts": ["datadogHosts", "hosts running a Datadog agent"],
   "newrelic-users": ["newRelicFullUsers", "people needing full New Relic access"],
-  "newrelic-user-usd": ["newRelicUserUsd", "USD per New Relic full user past the free one"],
+  "grafana-users": ["grafanaUsers", "people logging in to Grafana Cloud in a month"],
   "vm-usd": ["vmUsdPerMonth", "USD per month of the Prometheus machine"],
   "disk-usd-per-gb": ["diskUsdPerGbMonth", "USD per GB-month of disk"],
   "ops-hours": ["opsHoursPerMonth", "hours of upkeep a month when self-hosting"],
@@ -44,6 +47,7 @@ await runMain(async () => {
       ),
       "metrics-url": { type: "string" },
       token: { type: "string" },
+      price: { type: "string", multiple: true },
       report: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -57,6 +61,10 @@ await runMain(async () => {
       `  --${"metrics-url URL".padEnd(24)} count the series of a running metrics function`,
     );
     console.log(`  --${"token T".padEnd(24)} its bearer token (default: the local stack's)`);
+    console.log(`  --${"price NAME=VALUE".padEnd(24)} replace a price input (repeatable):`);
+    for (const [name, p] of Object.entries(PRICES)) {
+      console.log(`      ${name.padEnd(30)} ${p.value} ${p.unit} [${p.status}]`);
+    }
     console.log(`  --${"report".padEnd(24)} write docs/benchmarks/monitoring-cost.md`);
     return;
   }
@@ -76,8 +84,21 @@ await runMain(async () => {
     seriesSource = `scrape of ${values["metrics-url"]}`;
     given.push(`--metrics-url ${values["metrics-url"]}`);
   }
-  const lines = estimateMonitoringCost(team);
-  const text = render(team, lines, seriesSource, given);
+  const overrides: Record<string, number> = {};
+  for (const assignment of values.price ?? []) {
+    const match = /^([A-Za-z]+)=(.+)$/.exec(assignment);
+    if (!match) throw new StackError(`--price takes NAME=VALUE, got ${assignment}`);
+    overrides[match[1]] = Number(match[2]);
+    given.push(`--price ${assignment}`);
+  }
+  let prices: PriceValues;
+  try {
+    prices = priceValues(overrides);
+  } catch (err) {
+    throw new StackError(err instanceof Error ? err.message : String(err));
+  }
+  const lines = estimateMonitoringCost(team, prices);
+  const text = render(team, lines, seriesSource, given, prices, Object.keys(overrides));
   console.log(text);
   if (values.report) {
     await Deno.writeTextFile(REPORT, text + "\n");
@@ -108,9 +129,11 @@ function render(
   lines: CostLine[],
   seriesSource: string,
   given: string[],
+  prices: PriceValues,
+  overridden: string[],
 ): string {
   const out: string[] = [];
-  out.push("# Monitoring cost: self-hosted Prometheus, New Relic, Datadog", "");
+  out.push("# Monitoring cost: self-hosted Prometheus, Grafana Cloud, New Relic, Datadog", "");
   out.push(
     `Written by \`deno task cost:estimate ${[...given, "--report"].join(" ")}\` on ` +
       `${new Date().toISOString().slice(0, 10)}. List prices per month, before ` +
@@ -131,12 +154,21 @@ function render(
   out.push(
     "## Price inputs",
     "",
-    "| input | value | unit | source | read on |",
-    "| --- | ---: | --- | --- | --- |",
+    "Status: `vendor` read on the vendor's own page, `secondary` on a page quoting the vendor's " +
+      "price list, `unconfirmed` not found in a current source — a placeholder to replace with " +
+      "`--price NAME=VALUE`.",
+    "",
+    "| input | value | unit | status | source | read on |",
+    "| --- | ---: | --- | --- | --- | --- |",
   );
   for (const [name, p] of Object.entries(PRICES)) {
     const note = "note" in p ? ` — ${p.note}` : "";
-    out.push(`| ${name} | ${p.value} | ${p.unit}${note} | ${p.source} | ${p.readOn} |`);
+    const value = overridden.includes(name)
+      ? `${prices[name as keyof PriceValues]} (\`--price\`; listed ${p.value})`
+      : String(p.value);
+    out.push(
+      `| ${name} | ${value} | ${p.unit}${note} | ${p.status} | ${p.source} | ${p.readOn} |`,
+    );
   }
   out.push("", "## Monthly cost", "", "| option | per month | made of |", "| --- | ---: | --- |");
   for (const line of lines) {

@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { runMain, StackError } from "./lib/command.ts";
 import { startDevStack } from "./lib/dev_stack.ts";
-import { DEFAULT_LOCAL_METRICS_TOKEN } from "./lib/local_keys.ts";
+import { DEFAULT_LOCAL_ALERTMANAGER_TOKEN, DEFAULT_LOCAL_METRICS_TOKEN } from "./lib/local_keys.ts";
 
 await runMain(async () => {
   const { values } = parseArgs({
@@ -64,6 +64,11 @@ comptoir is running (${stack.mode === "pglite" ? "embedded PGlite" : "Postgres"}
     stack.metricsToken === DEFAULT_LOCAL_METRICS_TOKEN
       ? `${DEFAULT_LOCAL_METRICS_TOKEN} (local default; deno task monitoring:up uses it too)`
       : "from COMPTOIR_METRICS_TOKEN"
+  }
+  alerts token      ${
+    stack.alertmanagerToken === DEFAULT_LOCAL_ALERTMANAGER_TOKEN
+      ? `${DEFAULT_LOCAL_ALERTMANAGER_TOKEN} (local default; Alertmanager of monitoring:up sends it)`
+      : "from COMPTOIR_ALERTMANAGER_TOKEN"
   }
   Protection        ${stack.protection.join("\n                    ")}
   Demo users        ${

@@ -1,11 +1,13 @@
 /**
  * `deno task monitoring:up` / `monitoring:down`: Prometheus (shipped rules, scraping the running
- * dev gateway's `metrics` function) and Alertmanager (shipped routing, every Slack channel and
- * PagerDuty sent to a local recorder) on loopback, in the background; `up` prints their URLs and
- * returns, `down` stops them. See docs/guides/quick-start-monitoring.md.
+ * dev gateway's `metrics` function) and Alertmanager (shipped routing: every alert to the same
+ * gateway's `alerts` function, every Slack channel and PagerDuty to a local recorder) on
+ * loopback, in the background; `up` prints their URLs and returns, `down` stops them. See
+ * docs/guides/quick-start-monitoring.md.
  *
  * Options of `up`: `--api-url` (default http://127.0.0.1:54321), `--token` (default
- * $COMPTOIR_METRICS_TOKEN, else the local stack's default), `--prometheus-port` (9090),
+ * $COMPTOIR_METRICS_TOKEN, else the local stack's default), `--alerts-token` (default
+ * $COMPTOIR_ALERTMANAGER_TOKEN, else the local stack's default), `--prometheus-port` (9090),
  * `--alertmanager-port` (9093), `--slack-port` (9094), `--interval` (scrape and evaluation,
  * default 5s), `--fast-timers` (group_wait and group_interval of 1 s).
  * @module
@@ -13,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { runMain, StackError } from "./lib/command.ts";
 import { loadEnvFile } from "./lib/dev_stack.ts";
-import { localMetricsToken } from "./lib/local_keys.ts";
+import { localAlertmanagerToken, localMetricsToken } from "./lib/local_keys.ts";
 import {
   MONITORING_DIR,
   type MonitoringState,
@@ -32,6 +34,7 @@ await runMain(async () => {
     options: {
       "api-url": { type: "string", default: "http://127.0.0.1:54321" },
       token: { type: "string" },
+      "alerts-token": { type: "string" },
       "prometheus-port": { type: "string", default: "9090" },
       "alertmanager-port": { type: "string", default: "9093" },
       "slack-port": { type: "string", default: "9094" },
@@ -117,6 +120,7 @@ async function serve(values: Record<string, string | boolean | undefined>): Prom
     monitoring = await startLocalMonitoring({
       apiUrl: String(values["api-url"]),
       token: (values.token as string | undefined) ?? localMetricsToken(),
+      alertsToken: (values["alerts-token"] as string | undefined) ?? localAlertmanagerToken(),
       prometheusPort: port("prometheus-port"),
       alertmanagerPort: port("alertmanager-port"),
       slackPort: port("slack-port"),
@@ -153,6 +157,7 @@ function printUrls(state: MonitoringState, headline: string): void {
   Prometheus        ${state.prometheusUrl}   (alerts: ${state.prometheusUrl}/alerts)
   Alertmanager      ${state.alertmanagerUrl}
   Slack recorder    ${state.slackUrl}/messages   (every Slack channel and PagerDuty land here)
+  alerts function   ${state.alertsWebhookUrl}   (every alert, with the alerts token)
   scraping          ${state.metricsUrl}
 
   check it:  deno task monitoring:verify --metrics-url ${state.metricsUrl} \\

@@ -14,7 +14,12 @@ import { readLocalAuthSettings } from "./local_auth/settings.ts";
 import { protectionLines } from "./startup_summary.ts";
 import { rateLimitBackendFor } from "../../supabase/functions/_shared/rate_limit/backend_from_settings.ts";
 import { rateLimitSettingsFromEnv } from "../../supabase/functions/_shared/rate_limit/settings.ts";
-import { localApiKeys, localJwtSecret, localMetricsToken } from "./local_keys.ts";
+import {
+  localAlertmanagerToken,
+  localApiKeys,
+  localJwtSecret,
+  localMetricsToken,
+} from "./local_keys.ts";
 import { applyCompatTo, migrate } from "./migrate.ts";
 import { openPGlite } from "./pglite.ts";
 import { PGliteSessionServer } from "./pglite_session_server.ts";
@@ -54,6 +59,8 @@ export interface DevStack {
   scheduler?: Scheduler;
   /** Bearer token of the `metrics` function. */
   metricsToken: string;
+  /** Bearer token of the `alerts` function's Alertmanager webhook. */
+  alertmanagerToken: string;
   /** The demo accounts of the local Auth at `/auth/v1`, and their passwords. */
   demoUsers: readonly DemoUser[];
   /** The protection in force, in lines a person reads (see startup_summary.ts). */
@@ -133,6 +140,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   Deno.env.set("COMPTOIR_DB_URL", functionsDbUrl);
   // The metrics function needs a token; locally the same default as `deno task monitoring:up`.
   Deno.env.set("COMPTOIR_METRICS_TOKEN", localMetricsToken());
+  // The alerts function's Alertmanager webhook likewise: `monitoring:up` sends the same token.
+  Deno.env.set("COMPTOIR_ALERTMANAGER_TOKEN", localAlertmanagerToken());
   Deno.env.set("COMPTOIR_JWT_SECRET", jwtSecret);
   Deno.env.set("SUPABASE_ANON_KEY", keys.anon);
   Deno.env.set("SUPABASE_SERVICE_ROLE_KEY", keys.serviceRole);
@@ -222,6 +231,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     scheduler,
     demoUsers: DEMO_USERS,
     metricsToken: localMetricsToken(),
+    alertmanagerToken: localAlertmanagerToken(),
     protection,
     stop: async () => {
       await scheduler?.stop();

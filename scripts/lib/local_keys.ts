@@ -20,6 +20,19 @@ export function localMetricsToken(): string {
   return Deno.env.get("COMPTOIR_METRICS_TOKEN") || DEFAULT_LOCAL_METRICS_TOKEN;
 }
 
+/**
+ * The bearer token of Alertmanager's webhook to the `alerts` function on the local stack when
+ * `COMPTOIR_ALERTMANAGER_TOKEN` is not set, shared by `deno task dev` (the function checks it) and
+ * `deno task monitoring:up` (Alertmanager sends it), like the metrics token. Never a production
+ * token.
+ */
+export const DEFAULT_LOCAL_ALERTMANAGER_TOKEN = "comptoir-local-alertmanager-token";
+
+/** The local Alertmanager webhook token: `COMPTOIR_ALERTMANAGER_TOKEN` or the local default. */
+export function localAlertmanagerToken(): string {
+  return Deno.env.get("COMPTOIR_ALERTMANAGER_TOKEN") || DEFAULT_LOCAL_ALERTMANAGER_TOKEN;
+}
+
 /** The local JWT secret: `COMPTOIR_JWT_SECRET` or the CLI default. */
 export function localJwtSecret(): string {
   return Deno.env.get("COMPTOIR_JWT_SECRET") ?? DEFAULT_LOCAL_JWT_SECRET;

@@ -1,8 +1,10 @@
 /**
  * The local monitoring stack of `deno task monitoring:up`: Prometheus with the shipped recording
  * and alerting rules scraping the running dev gateway's `metrics` function, the shipped
- * Alertmanager configuration with every Slack channel and PagerDuty pointed at a local recorder
- * (a stand-in for Slack that keeps what it receives, readable at `/messages`), all on loopback.
+ * Alertmanager configuration with its `comptoir-alerts` receiver pointed at the same gateway's
+ * `alerts` function (with the bearer token the dev stack checks) and every Slack channel and
+ * PagerDuty pointed at a local recorder (a stand-in for Slack that keeps what it receives,
+ * readable at `/messages`), all on loopback.
  * One supervisor process holds the three and stops them together; `.local/monitoring/state.json`
  * says where they are, so `monitoring:down` (another process) can stop them.
  * @module
@@ -35,6 +37,8 @@ export interface MonitoringState {
   alertmanagerUrl: string;
   slackUrl: string;
   metricsUrl: string;
+  /** Where Alertmanager's comptoir-alerts receiver posts: the dev gateway's alerts function. */
+  alertsWebhookUrl: string;
   startedAt: string;
 }
 
@@ -44,6 +48,8 @@ export interface LocalMonitoringOptions {
   apiUrl: string;
   /** Bearer token of the metrics function. */
   token: string;
+  /** Bearer token Alertmanager sends to the alerts function (its COMPTOIR_ALERTMANAGER_TOKEN). */
+  alertsToken: string;
   prometheusPort: number;
   alertmanagerPort: number;
   slackPort: number;
@@ -76,6 +82,7 @@ export interface LocalMonitoring {
  * const monitoring = await startLocalMonitoring({
  *   apiUrl: "http://127.0.0.1:54321",
  *   token: "local-token",
+ *   alertsToken: "local-alerts-token",
  *   prometheusPort: 9090,
  *   alertmanagerPort: 9093,
  *   slackPort: 9094,
@@ -86,11 +93,12 @@ export interface LocalMonitoring {
 export async function startLocalMonitoring(
   options: LocalMonitoringOptions,
 ): Promise<LocalMonitoring> {
-  const { apiUrl, token, interval = "5s", fastTimers = false } = options;
+  const { apiUrl, token, alertsToken, interval = "5s", fastTimers = false } = options;
   const api = new URL(apiUrl);
   if (api.protocol !== "http:" && api.protocol !== "https:") {
     throw new StackError(`--api-url must be an http(s) URL, got ${apiUrl}`);
   }
+  const alertsWebhookUrl = `${api.origin}/functions/v1/alerts/alertmanager`;
   const messages: RecordedMessage[] = [];
   const recorder = startSlackRecorder(options.slackPort, messages);
   let alertmanager: RunningAlertmanager | undefined;
@@ -100,12 +108,15 @@ export async function startLocalMonitoring(
     const secrets: Record<string, string> = {};
     for (const name of secretFilesOf(shipped)) {
       const channel = /^slack_(.+)_url$/.exec(name)?.[1];
-      secrets[name] = channel ? `${recorder.url}/slack/${channel}` : "local-routing-key";
+      if (channel) secrets[name] = `${recorder.url}/slack/${channel}`;
+      else if (name === "comptoir_alerts_token") secrets[name] = alertsToken;
+      else secrets[name] = "local-routing-key";
     }
     alertmanager = await startAlertmanager({
       port: options.alertmanagerPort,
       secrets,
       pagerdutyUrl: `${recorder.url}/pagerduty`,
+      alertsWebhookUrl,
       fastTimers,
     });
     prometheus = await startPrometheus({
@@ -127,6 +138,7 @@ export async function startLocalMonitoring(
       alertmanagerUrl: alertmanager.url,
       slackUrl: recorder.url,
       metricsUrl: `${api.origin}/functions/v1/metrics`,
+      alertsWebhookUrl,
     },
     messages,
     stop: async () => {

@@ -1,10 +1,12 @@
 /**
  * Runs the command block of docs/guides/quick-start-monitoring.md line by line, as a reader would:
  * `npm run dev`, `deno task monitoring:up`, `deno task monitoring:verify`, the `curl`s of the
- * Slack recorder (done with fetch on the same URL), stopping the dev server, and
- * `deno task monitoring:down`. Only the ports differ: free ones replace the defaults (54321, 9090,
- * 9093, 9094), passed with the commands' own flags, and the background state goes to a temporary
- * folder (COMPTOIR_MONITORING_DIR).
+ * Slack recorder and of the alerts function (done with fetch on the same URL and header), a test
+ * alert handed to Alertmanager with `amtool` (which must reach the alerts function through the
+ * shipped `comptoir-alerts` receiver), stopping the dev server, and `deno task monitoring:down`.
+ * Only the ports differ: free ones replace the defaults (54321, 9090, 9093, 9094), passed with the
+ * commands' own flags, and the background state goes to a temporary folder
+ * (COMPTOIR_MONITORING_DIR).
  */
 import assert from "node:assert/strict";
 import { spawn } from "../../scripts/lib/command.ts";
@@ -63,7 +65,10 @@ Deno.test("the monitoring quick start's commands bring a real alert to the Slack
   ];
   const local = (url: string) =>
     url.replace("127.0.0.1:9094", `127.0.0.1:${ports.slack}`)
-      .replace("127.0.0.1:9090", `127.0.0.1:${ports.prometheus}`);
+      .replace("127.0.0.1:9090", `127.0.0.1:${ports.prometheus}`)
+      .replace("127.0.0.1:9093", `127.0.0.1:${ports.alertmanager}`)
+      .replace("127.0.0.1:54321", `127.0.0.1:${ports.api}`);
+  let serviceRoleKey = "";
 
   let dev: Deno.ChildProcess | undefined;
   let devOutput = "";
@@ -85,6 +90,8 @@ Deno.test("the monitoring quick start's commands bring a real alert to the Slack
       "deno task monitoring:up",
       "deno task monitoring:verify",
       "curl -s http://127.0.0.1:9094/messages",
+      "amtool alert add",
+      "curl -s -H",
       "curl -s http://127.0.0.1:9094/messages",
       "deno task monitoring:down",
     ],
@@ -111,6 +118,8 @@ Deno.test("the monitoring quick start's commands bring a real alert to the Slack
           assert.ok(Date.now() < deadline, `npm run dev not ready:\n${devOutput}`);
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
+        // The banner's key lines come in the same write as "comptoir is running".
+        serviceRoleKey = /service_role key +(\S+)/.exec(devOutput)?.[1] ?? "";
       } else if (line.startsWith("deno task monitoring:up")) {
         const up = await runTask(["task", ...words.slice(2), ...portFlags], env);
         assert.equal(up.code, 0, up.text);
@@ -126,6 +135,57 @@ Deno.test("the monitoring quick start's commands bring a real alert to the Slack
         }
         assert.equal(verify.code, 0, verify.text);
         assert.match(verify.text, /12 of 12 checks passed/);
+      } else if (words[0] === "amtool") {
+        const out = await spawn("amtool", {
+          args: words.slice(1).map(local),
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+        assert.equal(out.code, 0, text);
+      } else if (line.startsWith("# export SERVICE_ROLE_KEY=")) {
+        assert.match(serviceRoleKey, /^ey[\w-]+\.[\w-]+\.[\w-]+$/, "npm run dev printed the key");
+      } else if (words[0] === "curl" && words.includes("-H")) {
+        // The alerts function's active alerts, as the service role.
+        const header = /-H "([^"]+)"/.exec(line)?.[1] ?? "";
+        assert.equal(header, "Authorization: Bearer $SERVICE_ROLE_KEY");
+        const headers = { authorization: `Bearer ${serviceRoleKey}` };
+        const url = local(words[words.length - 1]);
+        type Alert = { alertname: string; status: string; sources: string[]; labels: object };
+        let alert: Alert | undefined;
+        const deadline = Date.now() + 60_000;
+        while (!alert && Date.now() < deadline) {
+          const res = await fetch(url, { headers });
+          assert.equal(res.status, 200, await res.clone().text());
+          const { data } = await res.json() as { data: Alert[] };
+          alert = data.find((a) => a.alertname === "QuickStartCheck");
+          if (!alert) await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+        assert.ok(alert, "the test alert reached the alerts function");
+        assert.equal(alert.status, "firing");
+        assert.deepEqual(alert.sources, ["alertmanager"]);
+        assert.deepEqual(alert.labels, {
+          alertname: "QuickStartCheck",
+          severity: "info",
+          team: "platform",
+        });
+        const history = await fetch(url.replace(/\/alerts$/, "/history"), { headers });
+        const changes = (await history.json()).data as { alertname: string; to_state: string }[];
+        assert.ok(
+          changes.some((h) => h.alertname === "QuickStartCheck" && h.to_state === "firing"),
+          JSON.stringify(changes),
+        );
+        // Routed to the team's Slack channel as well (continue: true on the alerts route).
+        const slackDeadline = Date.now() + 30_000;
+        let toSlack = false;
+        while (!toSlack && Date.now() < slackDeadline) {
+          const messages = await (await fetch(`http://127.0.0.1:${ports.slack}/messages`)).json();
+          toSlack = messages.some((m: { channel: string; body: unknown }) =>
+            m.channel === "alerts_platform" && JSON.stringify(m.body).includes("QuickStartCheck")
+          );
+          if (!toSlack) await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+        assert.ok(toSlack, "the test alert reached the platform team's Slack channel");
       } else if (words[0] === "curl") {
         const url = local(words[words.length - 1]);
         curls++;
